@@ -1,0 +1,115 @@
+"""Validation of incoming JSON through basyx-python-sdk, and its canonical JSON form.
+
+Every write goes through :func:`validate`: strict SDK decoding checks the metamodel (types, idShort rules,
+value vs. valueType, constraints the SDK enforces), and the SDK's own serializer gives the canonical JSON that the
+store keeps. Reads never come back here: they serve the stored JSON.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from basyx.aas import model
+from basyx.aas.adapter.json import AASToJsonEncoder, StrictAASFromJsonDecoder
+
+from ..errors import InvalidRequestError
+
+#: the ``kind`` names used across the store and API, and the SDK classes behind them
+IDENTIFIABLE_CLASSES: dict[str, type] = {
+    "shell": model.AssetAdministrationShell,
+    "submodel": model.Submodel,
+    "concept_description": model.ConceptDescription,
+}
+MODEL_TYPES = {"shell": "AssetAdministrationShell", "submodel": "Submodel", "concept_description": "ConceptDescription"}
+
+_WRAPPER_ID = "urn:aas-server:validation-wrapper"
+
+
+def parse_json(body: bytes | str) -> Any:
+    """:raises InvalidRequestError: naming line and column of a syntax error."""
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as e:
+        raise InvalidRequestError(f"malformed JSON: {e.msg}", path=f"line {e.lineno}, column {e.colno}") from e
+    except UnicodeDecodeError as e:
+        raise InvalidRequestError("request body is not UTF-8") from e
+
+
+class _LocatingDecoder(StrictAASFromJsonDecoder):
+    """Strict SDK decoder that reports the innermost object at fault, not just the SDK's message."""
+
+    @classmethod
+    def object_hook(cls, dct: dict[str, object]) -> object:
+        try:
+            return super().object_hook(dct)
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            where = [f"{k}={dct[k]}" for k in ("modelType", "idShort", "id") if isinstance(dct.get(k), str)]
+            raise InvalidRequestError(_reason(e), path=", ".join(where) or None) from e
+
+
+def to_sdk(data: Any, expected: type, what: str) -> Any:
+    """Decode JSON data into an SDK object of class ``expected``.
+
+    :raises InvalidRequestError: with the SDK's reason and the modelType/idShort/id of the object at fault
+    """
+    if not isinstance(data, dict):
+        raise InvalidRequestError(f"{what} must be a JSON object, got {type(data).__name__}")
+    try:
+        obj = json.loads(json.dumps(data), cls=_LocatingDecoder)
+    except InvalidRequestError as e:
+        raise InvalidRequestError(f"invalid {what}: {e.text}", path=e.path) from e
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise InvalidRequestError(f"invalid {what}: {_reason(e)}") from e
+    if not isinstance(obj, expected):
+        raise InvalidRequestError(f"expected a {what}, got modelType {data.get('modelType')!r}", path="modelType")
+    return obj
+
+
+def to_json(obj: Any) -> Any:
+    """The canonical JSON form of an SDK object, without empty lists (which several clients reject)."""
+    return prune(json.loads(json.dumps(obj, cls=AASToJsonEncoder)))
+
+
+def validate(kind: str, data: Any) -> dict[str, Any]:
+    """Canonical JSON of an identifiable of ``kind`` after strict validation."""
+    return to_json(to_sdk(data, IDENTIFIABLE_CLASSES[kind], MODEL_TYPES[kind]))
+
+
+def validate_element(data: Any) -> dict[str, Any]:
+    """Canonical JSON of one submodel element after strict validation."""
+    return to_json(to_sdk(data, model.SubmodelElement, "SubmodelElement"))
+
+
+def validate_in_shell(key: str, data: Any, what: str) -> Any:
+    """Validate a shell part that has no modelType of its own (assetInformation, a submodel reference)."""
+    shell: dict[str, Any] = {"modelType": "AssetAdministrationShell", "id": _WRAPPER_ID}
+    if key == "submodels":
+        shell["assetInformation"] = {"assetKind": "Instance", "globalAssetId": _WRAPPER_ID}
+        shell["submodels"] = [data]
+    else:
+        shell[key] = data
+    if not isinstance(data, dict):
+        raise InvalidRequestError(f"{what} must be a JSON object")
+    result = validate("shell", shell)
+    return result[key][0] if key == "submodels" else result[key]
+
+
+def prune(value: Any) -> Any:
+    """Drop empty lists, empty objects and nulls, recursively."""
+    if isinstance(value, dict):
+        pruned = {k: prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, [], {})}
+    if isinstance(value, list):
+        return [prune(v) for v in value]
+    return value
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
+    text = text.split(" >>> ")[0].replace("Error while trying to convert JSON object into ", "")
+    if isinstance(e, KeyError):
+        return f"missing attribute or unknown enumeration value {text.rsplit(': ', 1)[-1]}"
+    cause = e.__cause__ or e.__context__
+    if cause is not None and not isinstance(cause, InvalidRequestError) and str(cause) not in text:
+        text = f"{text}: {_reason(cause)}"
+    return text

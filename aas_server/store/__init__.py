@@ -1,0 +1,14 @@
+"""Stores keep the canonical JSON of identifiables and submodel elements; see ``base.Store``."""
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from ..settings import Settings
+from .base import Store
+
+
+def open_store(settings: Settings) -> Store:
+    """The store the settings select, loaded through the ``aas_server.stores`` entry points."""
+    (entry,) = entry_points(group="aas_server.stores", name=settings.store_kind)
+    store: Store = entry.load().from_settings(settings)
+    return store
