@@ -1,0 +1,28 @@
+"""HTTP API: one set of blueprints, mounted under /api/v3.1 and (for 3.0 clients) /api/v3.0."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from . import concept_descriptions, description, errors, shells, submodels
+
+API_PREFIXES = {"v3_1": "/api/v3.1", "v3_0": "/api/v3.0"}
+
+
+def _api_blueprint() -> Blueprint:
+    api = Blueprint("api", __name__)
+    api.register_blueprint(shells.bp)
+    api.register_blueprint(submodels.submodels_bp)
+    api.register_blueprint(submodels.submodel_bp, url_prefix="/submodels/<submodel_id>", name="submodel")
+    api.register_blueprint(
+        submodels.submodel_bp, url_prefix="/shells/<shell_id>/submodels/<submodel_id>", name="shell_submodel"
+    )
+    api.register_blueprint(concept_descriptions.bp)
+    api.register_blueprint(description.bp)
+    return api
+
+
+def register(app: Flask) -> None:
+    api = _api_blueprint()
+    for name, prefix in API_PREFIXES.items():
+        app.register_blueprint(api, url_prefix=prefix, name=name)
+    errors.register(app)
