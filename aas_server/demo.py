@@ -154,7 +154,9 @@ def _product(tag: str, image: str, marking: str, **nameplate) -> tuple[model.Sub
     )
 
 
-def _pump_submodels(pump: _Pump, files: DictSupplementaryFileContainer, image: str, marking: str) -> list:
+def _pump_submodels(
+    pump: _Pump, files: DictSupplementaryFileContainer, image: str, marking: str
+) -> list[model.Submodel]:
     nameplate, technical_data = _product(pump.tag, image, marking, serial=pump.serial,
                                          date_of_manufacture=pump.manufactured)
     operational = build_operational_data(pump.tag, _sm_id(pump.tag, "OperationalData"), live=pump.live)
@@ -164,7 +166,7 @@ def _pump_submodels(pump: _Pump, files: DictSupplementaryFileContainer, image: s
         pump.tag, _sm_id(pump.tag, "MaintenanceAndEvents"),
         nameplate_sm_id=nameplate.id, operational_sm_id=operational.id, records=pump.records,
         inspection_intervals_h=(2000, 8000, 24000), manual_path=manual,
-        vibration_csv=_vibration_csv(pump.live.speed_rpm or RATED.speed_rpm),
+        vibration_csv=_vibration_csv(pump.live.speed_rpm or RATED.speed_rpm),  # a stopped pump: last run
     )
     bill_of_material = build_bill_of_material(
         pump.tag, _sm_id(pump.tag, "BillOfMaterial"), asset_id=f"{BASE}/asset/{pump.tag}", serial=pump.serial,
