@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from . import concept_descriptions, description, errors, shells, submodels
+from . import concept_descriptions, description, errors, packages, serialization, shells, submodels
 
 API_PREFIXES = {"v3_1": "/api/v3.1", "v3_0": "/api/v3.0"}
 
@@ -18,6 +18,8 @@ def _api_blueprint() -> Blueprint:
     )
     api.register_blueprint(concept_descriptions.bp)
     api.register_blueprint(description.bp)
+    api.register_blueprint(serialization.bp)
+    api.register_blueprint(packages.bp)
     return api
 
 

@@ -7,15 +7,12 @@ from ..errors import InvalidRequestError
 from ..model import codec, views
 from ..model.ids import decode_id
 from ..model.index import ASSET_ID, asset_id_term
+from ..services.identifiables import thumbnail_key
 from ..store.base import Page, Query
 from .common import body, created, json_response, no_content, page_request, paged, services, url_for_id
 from .files import read_upload, send_attachment
 
 bp = Blueprint("shells", __name__, url_prefix="/shells")
-
-
-def thumbnail_key(shell_id: str) -> str:
-    return f"shell-thumbnail\n{shell_id}\n"
 
 
 def _asset_id_terms() -> tuple[tuple[str, str], ...]:

@@ -90,6 +90,11 @@ class ShellService(IdentifiableService):
             raise NotFoundError("the shell does not reference this submodel", path=submodel_id)
 
 
+def thumbnail_key(shell_id: str) -> str:
+    """Attachment key of a shell's default thumbnail."""
+    return f"shell-thumbnail\n{shell_id}\n"
+
+
 def referenced_submodel(reference: JSON) -> str | None:
     """The submodel id a shell's submodel reference points at."""
     keys = reference.get("keys") or []

@@ -7,6 +7,7 @@ from ..settings import Settings
 from ..store.base import Store
 from .identifiables import IdentifiableService, ShellService
 from .operations import OperationService
+from .packages import PackageService
 from .submodels import SubmodelService
 
 
@@ -18,6 +19,7 @@ class Services:
     submodels: SubmodelService
     concept_descriptions: IdentifiableService
     operations: OperationService
+    packages: PackageService
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> "Services":
@@ -29,4 +31,5 @@ class Services:
             submodels=submodels,
             concept_descriptions=IdentifiableService(store, "concept_description"),
             operations=OperationService(store, submodels, settings.operation_timeout_s),
+            packages=PackageService(store),
         )
