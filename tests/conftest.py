@@ -46,3 +46,25 @@ def store(settings: Settings) -> Iterator[object]:
     if drop is not None:
         drop()
     opened.close()
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a gunicorn-served app these settings."""
+    env = {"AAS_DATA_DIR": settings.data_dir, "AAS_LOG_LEVEL": "WARNING"}
+    if settings.mongodb_uri:
+        env.update(AAS_MONGODB_URI=settings.mongodb_uri, AAS_MONGODB_DATABASE=settings.mongodb_database)
+    return env
+
+
+@pytest.fixture(scope="module", params=["embedded", "mongo"])
+def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of aas-server under real gunicorn, once per test module and store; tests use unique ids."""
+    from tests.harness.server import GunicornServer
+
+    data_dir = tmp_path_factory.mktemp("server")
+    settings = Settings(data_dir=str(data_dir))
+    if request.param == "mongo":
+        settings = Settings(data_dir=str(data_dir), mongodb_uri=request.getfixturevalue("mongo_uri"),
+                            mongodb_database=f"aas_test_{uuid.uuid4().hex[:12]}")
+    with GunicornServer(server_env(settings)) as server:
+        yield server.url

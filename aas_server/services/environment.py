@@ -75,10 +75,11 @@ def read_environment(data: bytes, name: str = "upload") -> Environment:
         raise
     except (ValueError, KeyError, TypeError, zipfile.BadZipFile, etree.LxmlError, UnicodeDecodeError) as e:
         raise InvalidRequestError(f"not a valid {kind.upper()} AAS file: {str(e).split(' >>> ')[0]}", path=name) from e
-    return _from_sdk(object_store, files)
+    return from_sdk(object_store, files)
 
 
-def _from_sdk(object_store: Iterable[model.Identifiable], files: aasx.AbstractSupplementaryFileContainer) -> Environment:
+def from_sdk(object_store: Iterable[model.Identifiable], files: aasx.AbstractSupplementaryFileContainer) -> Environment:
+    """An Environment of SDK objects in their canonical JSON form, with the contents of ``files``."""
     objects: dict[str, list[JSON]] = {kind: [] for kind in ENVIRONMENT_KEYS.values()}
     kinds = {model.AssetAdministrationShell: "shell", model.Submodel: "submodel", model.ConceptDescription: "concept_description"}
     for obj in object_store:
