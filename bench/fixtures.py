@@ -1,0 +1,56 @@
+"""What the benchmarks run against: a MongoDB-wire store (FerretDB, or ``AAS_BENCH_MONGO_URI``) and gunicorn."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+from aas_server.settings import Settings
+from aas_server.store import open_store
+from aas_server.store.base import Store
+from tests.harness.server import GunicornServer
+
+
+@contextlib.contextmanager
+def mongo_settings() -> Iterator[Settings]:
+    data_dir = Path(tempfile.mkdtemp(prefix="aas-bench-"))
+    uri = os.environ.get("AAS_BENCH_MONGO_URI")
+    database = f"aas_bench_{uuid.uuid4().hex[:8]}"
+    if uri:
+        yield Settings(mongodb_uri=uri, mongodb_database=database, data_dir=str(data_dir))
+        return
+    from tests.harness.ferretdb import FerretDB
+
+    with FerretDB(data_dir / "ferretdb") as server:
+        yield Settings(mongodb_uri=server.uri, mongodb_database=database, data_dir=str(data_dir))
+
+
+@contextlib.contextmanager
+def opened(settings: Settings) -> Iterator[Store]:
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def serve(settings: Settings, app: str = "aas_server.wsgi:app", workers: int = 4) -> GunicornServer:
+    env = {"AAS_DATA_DIR": settings.data_dir, "AAS_LOG_LEVEL": "WARNING"}
+    if settings.mongodb_uri:
+        env.update(AAS_MONGODB_URI=settings.mongodb_uri, AAS_MONGODB_DATABASE=settings.mongodb_database)
+    return GunicornServer(env, workers=workers, threads=4, log_dir=Path(settings.data_dir))
+
+
+def property_element(i: int) -> dict:
+    kinds = [("xs:double", f"{i * 1.5}"), ("xs:int", str(i)), ("xs:string", f"value-{i}"), ("xs:boolean", "true")]
+    value_type, value = kinds[i % len(kinds)]
+    return {"modelType": "Property", "idShort": f"P{i}", "valueType": value_type, "value": value,
+            "semanticId": {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": f"urn:bench:cd:{i}"}]}}
+
+
+def submodel(identifier: str, elements: int) -> dict:
+    return {"modelType": "Submodel", "id": identifier, "idShort": "Bench",
+            "submodelElements": [property_element(i) for i in range(elements)]}
