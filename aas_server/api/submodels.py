@@ -14,6 +14,7 @@ from ..model import value_only, views
 from ..model.ids import decode_id
 from ..model.paths import IdShortPath, format_path, parse_path
 from ..services.operations import result_value_only
+from ..services.paging import flat_page
 from ..store.base import JSON, Query
 from .common import (
     body, created, extent, id_arg, json_response, level, no_content, page_request, paged, services, url_for_id,
@@ -85,7 +86,8 @@ def list_submodel_references() -> Response:
 
 @submodels_bp.get("/$path")
 def list_submodel_paths() -> Response:
-    return paged(services().submodels.find(_query(), page_request()), submodel_paths)
+    query = _query()
+    return paged(flat_page(lambda page: services().submodels.find(query, page), submodel_paths, page_request()))
 
 
 # -- one submodel: /submodels/{id} and /shells/{id}/submodels/{id} -----------------------------------------------
@@ -204,7 +206,10 @@ def list_element_references() -> Response:
 
 @submodel_bp.get("/submodel-elements/$path")
 def list_element_paths() -> Response:
-    return paged(_elements_page(), lambda e: _element_paths(views.element_view(e, level(), "withBlobValue"), (e["idShort"],)))
+    def paths(element: JSON) -> list[str]:
+        return _element_paths(views.element_view(element, level(), "withBlobValue"), (element["idShort"],))
+
+    return paged(flat_page(lambda page: services().submodels.elements(g.submodel_id, page), paths, page_request()))
 
 
 @submodel_bp.get("/submodel-elements/<id_short_path>")
