@@ -8,6 +8,7 @@ mongoengine caches one collection per document class, for the alias in its ``met
 stores on different databases (tests do), so :func:`bind` gets each collection from the store's own connection
 and creates the indexes mongoengine parsed from ``meta`` on it, as ``Document.ensure_indexes`` would.
 """
+
 from __future__ import annotations
 
 from typing import Any

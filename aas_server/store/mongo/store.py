@@ -18,17 +18,19 @@ Single-element and header writes (``update_element``, ``update_header``) are opt
 per-document ``version``: ``update_one({_id, version}, {$set, $inc: {version: 1}})``, re-reading and re-applying
 ``change`` when a concurrent write won, at most :data:`MAX_ATTEMPTS` times, then :class:`ConflictError`.
 MongoDB makes each such ``update_one`` atomic, so concurrent writers never lose an update. **FerretDB 1.24 does
-not**: its SQLite backend reads and writes a matched document in separate steps, so two concurrent
-compare-and-sets on the same document may both succeed and one change is lost. Writes to *different* documents
+not**: two concurrent compare-and-sets on one document can both report a match, and one change is lost (measured:
+8 threads each applying 25 increments to one element through ``update_element`` left it at 31, not 200).
+Writes to *different* documents
 (e.g. different elements of one submodel) are independent on both.
 
 Attachments are GridFS files named by their key (bucket ``attachments``); a put uploads a new file and then
-deletes older files of that key. ``delete_attachments`` matches names with an anchored ``$regex`` *string*
-(FerretDB rejects BSON regex values) whose escaping both PCRE (MongoDB) and Go's RE2 (FerretDB) read alike.
+deletes older files of that key. ``delete_attachments`` matches names with an anchored ``$regex`` *string* of
+``re.escape(prefix)``: FerretDB rejects the BSON regex values pymongo sends for compiled patterns.
 
 Every driver error is raised as :class:`StoreUnavailableError` (:class:`PayloadTooLargeError` for a document
 over the 16 MB BSON limit), chained to the driver's exception.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -36,17 +38,19 @@ import functools
 import itertools
 import json
 import logging
+import re
 import threading
+import urllib.parse
 import uuid
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
 
 import gridfs
 import mongoengine
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, MongoClient, uri_parser
+from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError, DocumentTooLarge, DuplicateKeyError, PyMongoError
-from typing_extensions import ParamSpec
+from pymongo.errors import BulkWriteError, ConfigurationError, DocumentTooLarge, DuplicateKeyError, PyMongoError
 
 from ...errors import (
     AASError,
@@ -79,7 +83,7 @@ MAX_ATTEMPTS = 20
 GARBAGE_AGE = datetime.timedelta(hours=1)
 #: default server selection timeout unless the URI sets one (pymongo's 30 s is too long for a web request)
 SERVER_SELECTION_TIMEOUT_MS = 5000
-#: default write concern unless the URI sets ``w``; FerretDB accepts (and ignores) it
+#: default write concern unless the URI sets ``w``; FerretDB 1.24 accepts it too
 DEFAULT_WRITE_CONCERN: str | int | None = "majority"
 #: GridFS bucket of the attachments
 ATTACHMENT_BUCKET = "attachments"
@@ -118,12 +122,9 @@ class MongoStore:
     """
 
     def __init__(self, uri: str, database: str, *, write_concern: str | int | None = DEFAULT_WRITE_CONCERN) -> None:
-        try:
-            uri_options = uri_parser.parse_uri(uri)["options"]
-        except (PyMongoError, ValueError) as e:
-            raise InvalidRequestError(f"invalid MongoDB URI: {e}", path="mongodb_uri") from e
+        uri_options = {name.lower() for name in urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query)}
         options: dict[str, Any] = {"uuidRepresentation": "standard"}
-        if "serverSelectionTimeoutMS" not in uri_options:
+        if "serverselectiontimeoutms" not in uri_options:
             options["serverSelectionTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
         if write_concern is not None and "w" not in uri_options:
             options["w"] = write_concern
@@ -132,7 +133,10 @@ class MongoStore:
         self._lock = threading.Lock()
         self._closed = False
         try:
-            mongoengine.connect(db=database, alias=self._alias, host=uri, **options)
+            try:
+                mongoengine.connect(db=database, alias=self._alias, host=uri, **options)
+            except ConfigurationError as e:
+                raise InvalidRequestError(f"invalid MongoDB URI: {e}", path="mongodb_uri") from e
             client: MongoClient[MongoDoc] = mongoengine.get_connection(self._alias)
             self._db = client.get_database(database)
             self._identifiables = {kind: bind(doc, self._db) for kind, doc in IDENTIFIABLE_DOCUMENTS.items()}
@@ -140,7 +144,7 @@ class MongoStore:
             self._records = bind(RecordDocument, self._db)
             self._bucket = gridfs.GridFSBucket(self._db, bucket_name=ATTACHMENT_BUCKET)
             self._files = self._db.get_collection(f"{ATTACHMENT_BUCKET}.files")
-            # GridFS creates its indexes on the first upload only; readers need them from the start
+            # the indexes GridFS would create on the first upload into an empty bucket, up front
             self._files.create_index([("filename", ASCENDING), ("uploadDate", ASCENDING)])
             self._db.get_collection(f"{ATTACHMENT_BUCKET}.chunks").create_index(
                 [("files_id", ASCENDING), ("n", ASCENDING)], unique=True
@@ -150,7 +154,7 @@ class MongoStore:
             raise StoreUnavailableError(f"cannot open MongoDB store: {e}") from e
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "MongoStore":
+    def from_settings(cls, settings: Settings) -> MongoStore:
         return cls(settings.mongodb_uri, settings.mongodb_database)
 
     @_guarded
@@ -250,11 +254,10 @@ class MongoStore:
             collection.insert_one(
                 {"_id": identifier, **_identifiable_fields(header), "generation": generation, "version": 0}
             )
-        except BaseException as e:
-            self._elements.delete_many({"submodel_id": identifier, "generation": generation})
-            if isinstance(e, DuplicateKeyError):
-                raise _exists(kind, identifier) from e
-            raise
+        except DuplicateKeyError as e:
+            self._discard(identifier, generation)
+            raise _exists(kind, identifier) from e
+        # on another error the header may have been written after all: keep the elements (else garbage, swept)
 
     @_guarded
     def replace(self, kind: str, obj: JSON) -> None:
@@ -272,27 +275,25 @@ class MongoStore:
             raise _not_found(kind, identifier)
         header, elements = _split(obj)
         generation = self._insert_generation(identifier, elements)
-        switched = False
-        try:
-            for _ in range(MAX_ATTEMPTS):
-                result = collection.update_one(
-                    {"_id": identifier, "generation": current["generation"]},
-                    {"$set": {**_identifiable_fields(header), "generation": generation}, "$inc": {"version": 1}},
-                )
-                if result.matched_count:
-                    switched = True
-                    break
-                # a concurrent replace switched first: last writer wins, against its generation
-                current = collection.find_one({"_id": identifier}, {"generation": 1})
-                if current is None:
-                    raise _not_found(kind, identifier)
-        finally:
-            if not switched:
-                self._elements.delete_many({"submodel_id": identifier, "generation": generation})
-        if not switched:
+        # on a driver error below the switch may or may not have happened: the new generation then stays,
+        # referenced or swept later as garbage
+        for _ in range(MAX_ATTEMPTS):
+            result = collection.update_one(
+                {"_id": identifier, "generation": current["generation"]},
+                {"$set": {**_identifiable_fields(header), "generation": generation}, "$inc": {"version": 1}},
+            )
+            if result.matched_count:
+                break
+            # a concurrent replace switched first: last writer wins, against its generation
+            current = collection.find_one({"_id": identifier}, {"generation": 1})
+            if current is None:
+                self._discard(identifier, generation)
+                raise _not_found(kind, identifier)
+        else:
+            self._discard(identifier, generation)
             raise ConflictError("submodel changed concurrently too often", path=identifier)
         self._elements.delete_many({"submodel_id": identifier, "generation": current["generation"]})
-        self._sweep(identifier, keep=generation)
+        self._sweep(identifier)
 
     @_guarded
     def delete(self, kind: str, identifier: str) -> None:
@@ -307,7 +308,7 @@ class MongoStore:
                 raise _not_found(kind, identifier)
             if collection.delete_one({"_id": identifier, "generation": current["generation"]}).deleted_count:
                 self._elements.delete_many({"submodel_id": identifier, "generation": current["generation"]})
-                self._sweep(identifier, keep=None)
+                self._sweep(identifier)
                 return
         raise ConflictError("submodel changed concurrently too often", path=identifier)
 
@@ -364,20 +365,30 @@ class MongoStore:
         ]
         try:
             self._elements.insert_many(docs, ordered=True)
-        except BaseException as e:
-            self._elements.delete_many({"submodel_id": submodel_id, "generation": generation})
-            if isinstance(e, BulkWriteError) and _is_duplicate(e):
+        except BulkWriteError as e:
+            self._discard(submodel_id, generation)
+            if _is_duplicate(e):
                 raise ConflictError("two submodel elements have the same idShort", path=submodel_id) from e
+            raise
+        except BaseException:
+            self._discard(submodel_id, generation)
             raise
         return generation
 
-    def _sweep(self, submodel_id: str, keep: ObjectId | None) -> None:
-        """Delete element generations left behind by crashed writes (old enough not to be in progress)."""
-        threshold = ObjectId.from_datetime(datetime.datetime.now(datetime.timezone.utc) - GARBAGE_AGE)
-        generation: MongoDoc = {"$lt": threshold}
-        if keep is not None:
-            generation["$ne"] = keep
-        self._elements.delete_many({"submodel_id": submodel_id, "generation": generation})
+    def _discard(self, submodel_id: str, generation: ObjectId) -> None:
+        """Best-effort removal of an unreferenced generation after a failed write (else swept later)."""
+        try:
+            self._elements.delete_many({"submodel_id": submodel_id, "generation": generation})
+        except PyMongoError as e:
+            logger.warning("cannot discard elements of a failed write to %s: %s", submodel_id, e)
+
+    def _sweep(self, submodel_id: str) -> None:
+        """After a replace or delete: drop generations of failed writes, old enough not to be in progress.
+
+        The current generation, if any, was just written, so it is younger than :data:`GARBAGE_AGE`.
+        """
+        threshold = ObjectId.from_datetime(datetime.datetime.now(datetime.UTC) - GARBAGE_AGE)
+        self._elements.delete_many({"submodel_id": submodel_id, "generation": {"$lt": threshold}})
 
     # -- submodel elements --------------------------------------------------------------------------------
 
@@ -481,7 +492,7 @@ class MongoStore:
 
     @_guarded
     def delete_attachments(self, prefix: str) -> None:
-        self._delete_files(self._files.find({"filename": {"$regex": "^" + _regex_escape(prefix)}}, {"_id": 1}))
+        self._delete_files(self._files.find({"filename": {"$regex": "^" + re.escape(prefix)}}, {"_id": 1}))
 
     def _delete_files(self, docs: Iterable[MongoDoc]) -> None:
         for doc in list(docs):
@@ -518,9 +529,7 @@ class MongoStore:
         filter_: MongoDoc = {"collection": collection}
         if page.after is not None:
             filter_["key"] = {"$gt": page.after}
-        docs = list(
-            self._records.find(filter_, {"key": 1, "json": 1}).sort("key", ASCENDING).limit(page.limit + 1)
-        )
+        docs = list(self._records.find(filter_, {"key": 1, "json": 1}).sort("key", ASCENDING).limit(page.limit + 1))
         more = len(docs) > page.limit
         docs = docs[: page.limit]
         return Page([_loads(d["json"]) for d in docs], docs[-1]["key"] if more else None)
@@ -580,12 +589,3 @@ def _position(after: str | None) -> int:
         return int(after) if after is not None else -1
     except ValueError as e:
         raise InvalidRequestError("invalid cursor", path=after) from e
-
-
-def _regex_escape(text: str) -> str:
-    """``text`` as a regex matching itself, in both PCRE and RE2.
-
-    ``re.escape`` also escapes whitespace (``"\\n"`` becomes backslash-newline), which RE2 rejects as an invalid
-    escape; here only ASCII punctuation is escaped, which both read as the literal character.
-    """
-    return "".join("\\" + c if c.isascii() and not c.isalnum() and c.isprintable() and c != " " else c for c in text)
