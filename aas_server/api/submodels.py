@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, g, redirect, request
 
@@ -180,8 +181,8 @@ def list_elements() -> Response:
 
 @submodel_bp.post("/submodel-elements")
 def create_element() -> Response:
-    element = services().submodels.create_element(g.submodel_id, body())
-    return created(element, f"{request.path}/{element['idShort']}")
+    element, path = services().submodels.create_element(g.submodel_id, body())
+    return created(element, f"{request.path}/{quote(format_path(path))}")
 
 
 @submodel_bp.get("/submodel-elements/$metadata")
@@ -220,9 +221,8 @@ def get_element(id_short_path: str) -> Response:
 
 @submodel_bp.post("/submodel-elements/<id_short_path>")
 def create_child_element(id_short_path: str) -> Response:
-    element = services().submodels.create_element(g.submodel_id, body(), _path(id_short_path))
-    location = f"{request.path}.{element['idShort']}" if "idShort" in element else request.path
-    return created(element, location)
+    element, path = services().submodels.create_element(g.submodel_id, body(), _path(id_short_path))
+    return created(element, f"{request.path.rsplit('/', 1)[0]}/{quote(format_path(path))}")
 
 
 @submodel_bp.put("/submodel-elements/<id_short_path>")

@@ -96,25 +96,32 @@ class SubmodelService:
         top = self.store.get_element(submodel_id, _top(path))
         return top, tree.find(top, path)
 
-    def create_element(self, submodel_id: str, data: Any, parent: IdShortPath | None = None) -> JSON:
-        """Add a top-level element, or a child of the collection, list or entity at ``parent``."""
+    def create_element(self, submodel_id: str, data: Any,
+                       parent: IdShortPath | None = None) -> tuple[JSON, IdShortPath]:
+        """Add a top-level element, or a child of the collection, list or entity at ``parent``.
+
+        Returns the element and its idShortPath: a list's children have no idShort, only a position.
+        """
         element = codec.validate_element(data)
         if parent is None:
             if "idShort" not in element:
                 raise InvalidRequestError("a submodel element needs an idShort", path="idShort")
             self.store.add_element(submodel_id, element)
-            return element
+            return element, (element["idShort"],)
+        created: IdShortPath = parent
 
         def append(top: JSON) -> JSON:
+            nonlocal created
             container = tree.find(top, parent)
-            if element.get("idShort") and any(
-                c.get("idShort") == element["idShort"] for c in tree.children(container)
-            ):
+            siblings = tree.children(container)
+            if element.get("idShort") and any(c.get("idShort") == element["idShort"] for c in siblings):
                 raise ConflictError("a submodel element with this idShort exists", path=format_path(parent))
+            is_list = container.get("modelType") == "SubmodelElementList"
+            created = (*parent, len(siblings) if is_list else element.get("idShort", ""))
             return codec.validate_element(tree.append_child(top, parent, element))
 
         self.store.update_element(submodel_id, _top(parent), append)
-        return element
+        return element, created
 
     def put_element(self, submodel_id: str, path: IdShortPath, data: Any) -> bool:
         """Replace the element at ``path``, or create it under its existing parent; returns whether created."""
@@ -160,7 +167,8 @@ class SubmodelService:
 
     def patch_element_value(self, submodel_id: str, path: IdShortPath, value: Any) -> None:
         where = format_path(path)
-        self._edit(submodel_id, path, lambda element: value_only.apply_value(element, _unwrap(element, value), where))
+        self._edit(submodel_id, path,
+                   lambda element: value_only.apply_value(element, _unwrap(element, value, where), where))
 
     def delete_element(self, submodel_id: str, path: IdShortPath) -> None:
         top, element = self.top_and_element(submodel_id, path)
@@ -225,14 +233,15 @@ def _require_file(element: JSON, path: IdShortPath) -> None:
         )
 
 
-def _unwrap(element: JSON, value: Any) -> Any:
-    """Accept the ValueOnly of one element both bare and wrapped as ``{idShort: value}`` (the form GET returns)."""
-    id_short = element.get("idShort")
-    if isinstance(value, dict) and len(value) == 1 and id_short in value:
+def _unwrap(element: JSON, value: Any, where: str) -> Any:
+    """Accept the ValueOnly of one element both bare and wrapped as ``{idShort: value}`` (the form GET returns;
+    a list item has no idShort, so GET names it by its idShortPath, e.g. ``{"Intervals[1]": 200}``)."""
+    name = element.get("idShort") or where
+    if isinstance(value, dict) and len(value) == 1 and name in value:
         if element.get("modelType") != "SubmodelElementCollection" or not any(
-            c.get("idShort") == id_short for c in tree.children(element)
+            c.get("idShort") == name for c in tree.children(element)
         ):
-            return value[id_short]
+            return value[name]
     return value
 
 
