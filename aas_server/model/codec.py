@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from basyx.aas import model
+from basyx.aas.model import datatypes
 from basyx.aas.adapter.json import AASToJsonEncoder, StrictAASFromJsonDecoder
 
 from ..errors import InvalidRequestError
@@ -44,7 +45,24 @@ class _LocatingDecoder(StrictAASFromJsonDecoder):
             return super().object_hook(dct)
         except (TypeError, ValueError, KeyError, AttributeError) as e:
             where = [f"{k}={dct[k]}" for k in ("modelType", "idShort", "id") if isinstance(dct.get(k), str)]
-            raise InvalidRequestError(_reason(e), path=", ".join(where) or None) from e
+            raise InvalidRequestError(_value_fault(dct) or _reason(e), path=", ".join(where) or None) from e
+
+
+def _value_fault(dct: dict[str, object]) -> str | None:
+    """Which lexical value (of a Property, Range, Qualifier, Extension) does not fit its valueType, if any:
+    the SDK's own message names neither the attribute nor the type."""
+    value_type = dct.get("valueType")
+    type_class = datatypes.XSD_TYPE_CLASSES.get(value_type) if isinstance(value_type, str) else None
+    if type_class is None:
+        return None
+    for key in ("value", "min", "max"):
+        lexical = dct.get(key)
+        if isinstance(lexical, str):
+            try:
+                datatypes.from_xsd(lexical, type_class)
+            except ValueError as e:
+                return f"{key} {lexical!r} does not fit valueType {value_type}: {e}"
+    return None
 
 
 def to_sdk(data: Any, expected: type, what: str) -> Any:
@@ -72,12 +90,36 @@ def to_json(obj: Any) -> Any:
 
 def validate(kind: str, data: Any) -> dict[str, Any]:
     """Canonical JSON of an identifiable of ``kind`` after strict validation."""
-    return to_json(to_sdk(data, IDENTIFIABLE_CLASSES[kind], MODEL_TYPES[kind]))
+    return keep_order(to_json(to_sdk(data, IDENTIFIABLE_CLASSES[kind], MODEL_TYPES[kind])), data)
 
 
 def validate_element(data: Any) -> dict[str, Any]:
     """Canonical JSON of one submodel element after strict validation."""
-    return to_json(to_sdk(data, model.SubmodelElement, "SubmodelElement"))
+    return keep_order(to_json(to_sdk(data, model.SubmodelElement, "SubmodelElement")), data)
+
+
+#: attributes the SDK holds in sets: serialized, they come out in set iteration order, which depends on the
+#: process's string hash seed, so every write (in any gunicorn worker) would reshuffle them
+_UNORDERED_KEYS = frozenset({"submodels", "isCaseOf", "refersTo", "valueReferencePairs"})
+
+
+def keep_order(canonical: Any, given: Any) -> Any:
+    """``canonical`` with the lists the SDK keeps in sets put back into the order of ``given`` (the input)."""
+    if isinstance(canonical, dict) and isinstance(given, dict):
+        return {k: (_in_given_order if k in _UNORDERED_KEYS else keep_order)(v, given.get(k))
+                for k, v in canonical.items()}
+    if isinstance(canonical, list) and isinstance(given, list) and len(canonical) == len(given):
+        return [keep_order(c, g) for c, g in zip(canonical, given)]
+    return canonical
+
+
+def _in_given_order(canonical: Any, given: Any) -> Any:
+    if not isinstance(canonical, list) or not isinstance(given, list):
+        return canonical
+    rank: dict[str, int] = {}
+    for i, item in enumerate(given):
+        rank.setdefault(json.dumps(prune(item), sort_keys=True), i)
+    return sorted(canonical, key=lambda item: rank.get(json.dumps(item, sort_keys=True), len(given)))
 
 
 def validate_in_shell(key: str, data: Any, what: str) -> Any:
