@@ -7,17 +7,18 @@ from .common import json_response
 
 bp = Blueprint("description", __name__)
 
-_PREFIX = "https://admin-shell.io/aas/API/3/{minor}/{spec}/SSP-001"
+_PREFIX = "https://admin-shell.io/aas/API/3/{minor}/{spec}/{profile}"
+#: full profiles (SSP-001), and the read profiles (SSP-002) they include, which read-only clients look for
 _SPECS = (
-    "AssetAdministrationShellRepositoryServiceSpecification",
-    "SubmodelRepositoryServiceSpecification",
-    "ConceptDescriptionRepositoryServiceSpecification",
-    "AasxFileServerServiceSpecification",
+    ("AssetAdministrationShellRepositoryServiceSpecification", ("SSP-001", "SSP-002")),
+    ("SubmodelRepositoryServiceSpecification", ("SSP-001", "SSP-002")),
+    ("ConceptDescriptionRepositoryServiceSpecification", ("SSP-001",)),
+    ("AasxFileServerServiceSpecification", ("SSP-001",)),
 )
 
 
 def profiles(minor: int) -> list[str]:
-    return [_PREFIX.format(minor=minor, spec=spec) for spec in _SPECS]
+    return [_PREFIX.format(minor=minor, spec=spec, profile=p) for spec, ids in _SPECS for p in ids]
 
 
 @bp.get("/description")

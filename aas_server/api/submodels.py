@@ -43,7 +43,7 @@ def submodel_paths(submodel: JSON) -> list[str]:
 
 
 def _element_paths(element: JSON, path: IdShortPath) -> list[str]:
-    return views.element_paths(element, path) if element.get("modelType") in views.CHILDREN_KEY else [format_path(path)]
+    return views.element_paths(element, path) if element.get("modelType") in views.PATH_KINDS else [format_path(path)]
 
 
 def _require_value(element: JSON, path: IdShortPath) -> None:

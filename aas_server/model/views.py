@@ -1,14 +1,15 @@
 """Representations of stored JSON that the API modifiers ask for: level, extent, $metadata, $reference, $path."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from ..errors import UnsupportedError
 from .paths import IdShortPath, format_path
-from .tree import CHILDREN_KEY, Element, find, walk
+from .tree import CHILDREN_KEY, Element, children, find
 
-#: keys that carry an element's value; $metadata leaves them out (first/second/observed stay, as the test
-#: engine expects them in the metadata of relationships and events)
+#: keys that carry an element's value; $metadata leaves them out (first/second/observed, and an Entity's
+#: entityType, globalAssetId and specificAssetIds stay: the test engine reads $metadata as the metamodel, where
+#: they are mandatory, or required by AASd-014)
 _VALUE_KEYS = {
     "Property": ("value", "valueId"),
     "MultiLanguageProperty": ("value", "valueId"),
@@ -19,9 +20,12 @@ _VALUE_KEYS = {
     "SubmodelElementCollection": ("value",),
     "SubmodelElementList": ("value",),
     "AnnotatedRelationshipElement": ("annotations",),
-    "Entity": ("statements", "globalAssetId", "specificAssetIds"),
+    "Entity": ("statements",),
 }
 _NO_METADATA = {"Operation", "Capability"}
+#: kinds with a $path: the containers of submodel elements (an AnnotatedRelationshipElement's annotations are
+#: data elements and not listed; the test engine expects 4xx for $path on one)
+PATH_KINDS = {"SubmodelElementCollection", "SubmodelElementList", "Entity"}
 
 
 def core(element: Element) -> Element:
@@ -98,13 +102,21 @@ def element_reference(submodel_id: str, path: IdShortPath, kinds: list[str]) -> 
 
 
 def element_paths(element: Element, path: IdShortPath) -> list[str]:
-    """``$path``: the idShortPaths of the element and all its descendants.
+    """``$path``: the idShortPaths of the element and all its descendant submodel elements.
 
-    :raises UnsupportedError: for an element without children (the test engine expects 4xx there)
+    :raises UnsupportedError: for an element that holds no submodel elements (the test engine expects 4xx there)
     """
-    if element.get("modelType") not in CHILDREN_KEY:
+    if element.get("modelType") not in PATH_KINDS:
         raise UnsupportedError(f"a {element.get('modelType')} has no $path representation", path=format_path(path))
-    return [format_path(p) for p, _ in walk(element, path)]
+    return list(_paths(element, path))
+
+
+def _paths(element: Element, path: IdShortPath) -> Iterator[str]:
+    yield format_path(path)
+    if element.get("modelType") in PATH_KINDS:
+        is_list = element.get("modelType") == "SubmodelElementList"
+        for i, kid in enumerate(children(element)):
+            yield from _paths(kid, (*path, i if is_list else kid["idShort"]))
 
 
 def kinds_along(top: Element, path: IdShortPath) -> list[str]:
