@@ -14,9 +14,16 @@ from aas_server.store.base import Store
 from tests.harness.server import GunicornServer
 
 
+STORES = ("mongo", "embedded")
+
+
 @contextlib.contextmanager
-def mongo_settings() -> Iterator[Settings]:
+def store_settings(kind: str) -> Iterator[Settings]:
+    """Settings of a fresh store: ``mongo`` (the MongoDB-wire server) or ``embedded`` (SQLite)."""
     data_dir = Path(tempfile.mkdtemp(prefix="aas-bench-"))
+    if kind == "embedded":
+        yield Settings(data_dir=str(data_dir))
+        return
     uri = os.environ.get("AAS_BENCH_MONGO_URI")
     database = f"aas_bench_{uuid.uuid4().hex[:8]}"
     if uri:
@@ -41,7 +48,7 @@ def serve(settings: Settings, app: str = "aas_server.wsgi:app", workers: int = 4
     env = {"AAS_DATA_DIR": settings.data_dir, "AAS_LOG_LEVEL": "WARNING"}
     if settings.mongodb_uri:
         env.update(AAS_MONGODB_URI=settings.mongodb_uri, AAS_MONGODB_DATABASE=settings.mongodb_database)
-    return GunicornServer(env, workers=workers, threads=4, log_dir=Path(settings.data_dir))
+    return GunicornServer(env, workers=workers, threads=4, log_dir=Path(settings.data_dir), app=app)
 
 
 def property_element(i: int) -> dict:

@@ -1,6 +1,6 @@
 """Paging through 100,000 submodels, 100 a page: the last page at most 1.5x the time of the first.
 
-Run: python -m bench.paging [--count 100000]
+Run: python -m bench.paging [--count 100000] [--store mongo|embedded]
 """
 from __future__ import annotations
 
@@ -11,20 +11,26 @@ import time
 import requests
 from tqdm import tqdm
 
-from bench.fixtures import mongo_settings, opened, serve, submodel
+from bench.fixtures import STORES, opened, serve, store_settings, submodel
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--page", type=int, default=100)
+    parser.add_argument("--store", choices=STORES, action="append")
     args = parser.parse_args()
-    with mongo_settings() as settings:
+    for kind in args.store or STORES:
+        _measure(kind, args.count, args.page)
+
+
+def _measure(kind: str, count: int, page_size: int) -> None:
+    with store_settings(kind) as settings:
         with opened(settings) as store:
-            for i in tqdm(range(args.count), desc="loading submodels", unit="sm", mininterval=5):
+            for i in tqdm(range(count), desc=f"loading submodels [{kind}]", unit="sm", mininterval=5):
                 store.create("submodel", submodel(f"urn:bench:sm:{i:07d}", 2))
         with serve(settings, workers=2) as server, requests.Session() as http:
-            url = f"{server.url}/api/v3.1/submodels?limit={args.page}"
+            url = f"{server.url}/api/v3.1/submodels?limit={page_size}"
             times, cursor, seen = [], None, 0
             while True:
                 start = time.perf_counter()
@@ -37,11 +43,11 @@ def main() -> None:
                 if not cursor:
                     break
     first, last = statistics.mean(times[:5]), statistics.mean(times[-5:])
-    print(f"# {seen} submodels in {len(times)} pages of {args.page}, gunicorn, FerretDB")
+    print(f"# [{kind}] {seen} submodels in {len(times)} pages of {page_size}, gunicorn")
     print(f"first 5 pages  mean {first:7.2f} ms")
     print(f"median page         {statistics.median(times):7.2f} ms")
     print(f"last 5 pages   mean {last:7.2f} ms")
-    print(f"ratio last/first: {last / first:.2f} (target <= 1.5)")
+    print(f"ratio last/first [{kind}]: {last / first:.2f} (target <= 1.5)")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ class GunicornServer:
             try:
                 requests.get(f"{self.url}/api/v3.1/description", timeout=2)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
         self.__exit__(None, None, None)
         raise RuntimeError(f"gunicorn did not answer within 60 s: {self.log_tail()}")
