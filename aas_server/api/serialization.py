@@ -14,9 +14,11 @@ bp = Blueprint("serialization", __name__)
 
 
 def _format() -> str:
-    best = request.accept_mimetypes.best_match(
+    """JSON without an Accept header; 406 when the header names none of the formats."""
+    accept = request.accept_mimetypes
+    best = accept.best_match(
         [environment.FORMATS["json"], environment.FORMATS["xml"], environment.FORMATS["aasx"], "application/aasx"],
-        default=environment.FORMATS["json"],
+        default=None if accept else environment.FORMATS["json"],
     )
     if best is None:
         raise NotAcceptableError("serialization is available as application/json, application/xml and AASX")
