@@ -342,12 +342,15 @@ def invoke_async_value(id_short_path: str) -> Response:
 
 
 @submodel_bp.get("/submodel-elements/<id_short_path>/operation-status/<handle>")
+@submodel_bp.get("/submodel-elements/<id_short_path>/operation-status/<handle>/$value")
 def operation_status(id_short_path: str, handle: str) -> Response:
+    """The ``/$value`` status URL (the Location of invoke-async/$value) leads to the ValueOnly result."""
     result = services().operations.result(g.submodel_id, _path(id_short_path), handle)
     if result["executionState"] == "Running":
         return json_response({k: v for k, v in result.items() if k in ("executionState", "success", "messages")})
     base = request.path.rsplit("/operation-status/", 1)[0]
-    return redirect(f"{base}/operation-results/{handle}", code=302)
+    suffix = "/$value" if request.path.endswith("/$value") else ""
+    return redirect(f"{base}/operation-results/{handle}{suffix}", code=302)
 
 
 @submodel_bp.get("/submodel-elements/<id_short_path>/operation-results/<handle>")
