@@ -41,11 +41,24 @@ class _LocatingDecoder(StrictAASFromJsonDecoder):
 
     @classmethod
     def object_hook(cls, dct: dict[str, object]) -> object:
+        where = [f"{k}={dct[k]}" for k in ("modelType", "idShort", "id") if isinstance(dct.get(k), str)]
+        named = _named_list_items(dct)
+        if named:
+            # the SDK would accept them and its serializer drop the idShorts without a word
+            raise InvalidRequestError(f"items of a SubmodelElementList have no idShort (Constraint AASd-120), "
+                                      f"got {', '.join(named)}", path=", ".join(where))
         try:
             return super().object_hook(dct)
         except (TypeError, ValueError, KeyError, AttributeError) as e:
-            where = [f"{k}={dct[k]}" for k in ("modelType", "idShort", "id") if isinstance(dct.get(k), str)]
             raise InvalidRequestError(_value_fault(dct) or _reason(e), path=", ".join(where) or None) from e
+
+
+def _named_list_items(dct: dict[str, object]) -> list[str]:
+    """idShorts of a SubmodelElementList's items (children are decoded before their parent)."""
+    items = dct.get("value") if dct.get("modelType") == "SubmodelElementList" else None
+    if not isinstance(items, list):
+        return []
+    return [item.id_short for item in items if isinstance(item, model.SubmodelElement) and item.id_short]
 
 
 def _value_fault(dct: dict[str, object]) -> str | None:
