@@ -135,8 +135,7 @@ def apply_value(element: Element, value: Any, where: str) -> Element:
                 if key in value:
                     _set(out, key, value[key])
             if "specificAssetIds" in value:
-                ids = [{"name": k, "value": v} for item in value["specificAssetIds"] for k, v in item.items()]
-                _set(out, "specificAssetIds", ids)
+                _set(out, "specificAssetIds", _asset_ids(element.get("specificAssetIds", []), value["specificAssetIds"]))
         elif kind == "BasicEventElement":
             _require_dict(value)
             out["observed"] = value["observed"]
@@ -155,6 +154,19 @@ def _apply_named(children: list[Element], value: Any, where: str) -> list[Elemen
         raise InvalidRequestError(f"no such element: {', '.join(sorted(unknown))}", path=where)
     return [apply_value(c, value[c["idShort"]], f"{where}.{c['idShort']}") if c["idShort"] in value else c
             for c in children]
+
+
+def _asset_ids(current: list[Element], value: Any) -> list[Element]:
+    """SpecificAssetIds from their ValueOnly ``[{name: value}]``, keeping what that form cannot carry
+    (externalSubjectId, semanticId) from the current id of the same name."""
+    unused = list(current)
+    out = []
+    for name, asset_id in ((k, v) for item in value for k, v in item.items()):
+        match = next((c for c in unused if c.get("name") == name), None)
+        if match is not None:
+            unused.remove(match)
+        out.append({**(match or {}), "name": name, "value": asset_id})
+    return out
 
 
 def _require_dict(value: Any) -> None:
