@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import logging
 import zipfile
 from pathlib import PurePosixPath
 from typing import IO, Any, Callable, Iterable, Iterator
@@ -23,6 +24,8 @@ from ..model import codec, tree
 from ..store.base import JSON, Attachment, Query, Store, iterate
 from .identifiables import thumbnail_key
 from .submodels import attachment_key
+
+logger = logging.getLogger(__name__)
 
 #: the environment keys of the AAS JSON form and the store kinds behind them
 ENVIRONMENT_KEYS = {"assetAdministrationShells": "shell", "submodels": "submodel", "conceptDescriptions": "concept_description"}
@@ -58,6 +61,20 @@ def detect_format(name: str, head: bytes) -> str:
     raise InvalidRequestError("cannot tell the file format (expected AASX, XML or JSON)", path=name)
 
 
+class _PackageReader(aasx.AASXReader):
+    """Strict about the model, lenient about supplementary files: a File or thumbnail naming a part the package
+    lacks keeps its value and gets no content. Packages exported without that content look like this, the
+    server's own /serialization of a File whose content was never uploaded included."""
+
+    def _add_supplementary_file(self, part_name: str, file_path: str,
+                                file_store: aasx.AbstractSupplementaryFileContainer) -> str | None:
+        try:
+            return super()._add_supplementary_file(part_name, file_path, file_store)
+        except KeyError:
+            logger.warning("package lacks the file %s; its reference is kept without content", file_path)
+            return None
+
+
 def read_environment(data: bytes, name: str = "upload") -> Environment:
     """Parse an AASX, XML or JSON file strictly. :raises InvalidRequestError: naming the file and the fault"""
     kind = detect_format(name, data[:64])
@@ -65,7 +82,7 @@ def read_environment(data: bytes, name: str = "upload") -> Environment:
     try:
         if kind == "aasx":
             object_store: model.DictObjectStore = model.DictObjectStore()
-            with aasx.AASXReader(io.BytesIO(data), failsafe=False) as reader:
+            with _PackageReader(io.BytesIO(data), failsafe=False) as reader:
                 reader.read_into(object_store, files)
         elif kind == "xml":
             object_store = read_aas_xml_file(io.BytesIO(data), failsafe=False)
