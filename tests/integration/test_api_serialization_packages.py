@@ -237,6 +237,18 @@ def test_package_from_serialization_round_trips(http, api, env):
     assert http.get(f"{manual_url}/submodel-elements/Speed").json() == prop("Speed", "1")
 
 
+def test_package_lacking_a_file_part_imports_without_content(http, api):
+    """A File naming a part the package lacks (as /serialization writes for content never uploaded) keeps its
+    value; the package is still imported."""
+    aas, sm, _ = sdk_package()
+    response = upload(http, f"{api}/packages", make_aasx(aas, sm))
+    assert response.status_code == 201, response.text
+    url = f"{api}/submodels/{b64(sm.id)}/submodel-elements/Manual"
+    assert http.get(f"{url}/$value").json() == {"Manual": {"contentType": "application/pdf",
+                                                           "value": "/aasx/files/manual.pdf"}}
+    assert_result(http.get(f"{url}/attachment"), 404)
+
+
 def test_non_aasx_upload_is_400_and_imports_nothing(http, api):
     before = http.get(f"{api}/packages", params={"limit": 1000}).json()["result"]
     obj = shell()
