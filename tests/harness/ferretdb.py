@@ -13,7 +13,7 @@ Usage::
 
 Command line (handy for manual runs and benchmarks)::
 
-    python -m tests.harness.ferretdb DATA_DIR [--port N] [--log-level info]
+    python -m tests.harness.ferretdb DATA_DIR [--port N] [--log-level info] [--serialize-writes]
 
 Environment:
 
@@ -162,6 +162,13 @@ class FerretDB:
     Use as a context manager (or call :meth:`start` / :meth:`stop`). The
     SQLite files (one ``<database>.sqlite`` per database) and ``ferretdb.log``
     (the server's stdout and stderr) live in ``data_dir``.
+
+    FerretDB 1.24 does not apply an update to one document atomically:
+    concurrent ``update_one``/``find_one_and_update`` calls on the same
+    document can lose writes, and a compare-and-set on a version field can
+    succeed for two writers. ``serialize_writes=True`` puts a proxy in front
+    that runs write commands one at a time, which gives MongoDB's
+    single-document atomicity back (reads stay concurrent).
     """
 
     host = "127.0.0.1"
@@ -172,11 +179,13 @@ class FerretDB:
         *,
         log_level: str = "error",
         port: int | None = None,
+        serialize_writes: bool = False,
         start_timeout: float = START_TIMEOUT,
     ) -> None:
         self.data_dir = pathlib.Path(data_dir).resolve()
         self.log_path = self.data_dir / "ferretdb.log"
         self.log_level = log_level
+        self.serialize_writes = serialize_writes
         self.start_timeout = start_timeout
         self._requested_port = port
         self.port: int | None = None
@@ -207,17 +216,22 @@ class FerretDB:
         for attempt in range(attempts):
             self.port = self._requested_port or free_port(self.host)
             log_offset = self.log_path.stat().st_size
+            cmd = [
+                str(binary),
+                "-listen-addr", f"{self.host}:{self.port}",
+                "-data-dir", str(self.data_dir),
+                "-log-level", self.log_level,
+                "-exit-on-stdin-eof",
+            ]
+            if self.serialize_writes:
+                cmd.append("-serialize-writes")
             self.proc = subprocess.Popen(
-                [
-                    str(binary),
-                    "-listen-addr", f"{self.host}:{self.port}",
-                    "-data-dir", str(self.data_dir),
-                    "-log-level", self.log_level,
-                    "-exit-on-stdin-eof",
-                ],
+                cmd,
                 stdin=subprocess.PIPE,  # server exits when we die and the pipe closes
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
+                # Ctrl-C in a terminal reaches only us; stop() then shuts the server down.
+                start_new_session=True,
             )
             try:
                 self._wait_ready()
@@ -246,10 +260,18 @@ class FerretDB:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise _ExitedEarly()
+            # Wait for the port cheaply first: a refused pymongo attempt costs
+            # its whole server selection timeout.
+            try:
+                socket.create_connection((self.host, self.port), timeout=0.5).close()
+            except OSError as exc:
+                last_error = exc
+                time.sleep(0.02)
+                continue
             client = pymongo.MongoClient(
                 self.uri,
-                serverSelectionTimeoutMS=500,
-                connectTimeoutMS=500,
+                serverSelectionTimeoutMS=2000,
+                connectTimeoutMS=2000,
                 directConnection=True,
             )
             try:
@@ -301,10 +323,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", help="directory for the SQLite files and ferretdb.log")
     parser.add_argument("--port", type=int, default=None, help="port (default: a free one)")
     parser.add_argument("--log-level", default="error", help="debug, info, warn or error")
+    parser.add_argument(
+        "--serialize-writes",
+        action="store_true",
+        help="run write commands one at a time (atomic single-document updates)",
+    )
     args = parser.parse_args(argv)
 
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Stop cleanly on SIGTERM, and on SIGINT even when started as a background job (which ignores it).
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+
     started = time.monotonic()
-    with FerretDB(args.data_dir, port=args.port, log_level=args.log_level) as fdb:
+    with FerretDB(
+        args.data_dir, port=args.port, log_level=args.log_level, serialize_writes=args.serialize_writes
+    ) as fdb:
         print(fdb.uri, flush=True)
         print(
             f"ready in {time.monotonic() - started:.2f}s; log: {fdb.log_path}; Ctrl-C to stop",
