@@ -50,7 +50,14 @@ import mongoengine
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError, ConfigurationError, DocumentTooLarge, DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    DocumentTooLarge,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+)
 
 from ...errors import (
     AASError,
@@ -91,6 +98,12 @@ ATTACHMENT_BUCKET = "attachments"
 _aliases = itertools.count()
 _DUPLICATE_KEY = 11000
 _LABELS = {"shell": "shell", "submodel": "submodel", "concept_description": "concept description"}
+
+
+def _unique_violation(error: OperationFailure) -> bool:
+    """A unique index refused the write: DuplicateKeyError on MongoDB; FerretDB 1.24 reports it from updates
+    as a generic OperationFailure (code 1) naming the SQLite UNIQUE constraint."""
+    return isinstance(error, DuplicateKeyError) or "UNIQUE constraint failed" in str(error)
 
 
 def _guarded(method: Callable[P, R]) -> Callable[P, R]:
@@ -452,7 +465,9 @@ class MongoStore:
                     {"_id": doc["_id"], "version": doc["version"]},
                     {"$set": {"json": _dumps(new), "id_short": new["idShort"]}, "$inc": {"version": 1}},
                 )
-            except DuplicateKeyError as e:
+            except OperationFailure as e:
+                if not _unique_violation(e):
+                    raise
                 raise ConflictError("a submodel element with this idShort exists", path=new["idShort"]) from e
             if result.matched_count:
                 return new
