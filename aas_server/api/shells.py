@@ -87,9 +87,7 @@ def put_asset_information(shell_id: str) -> Response:
 
 @bp.get("/<shell_id>/asset-information/thumbnail")
 def get_thumbnail(shell_id: str) -> Response:
-    identifier = decode_id(shell_id)
-    services().shells.get(identifier)
-    return send_attachment(services().store.get_attachment(thumbnail_key(identifier)))
+    return send_attachment(services().shells.thumbnail(decode_id(shell_id)))
 
 
 @bp.put("/<shell_id>/asset-information/thumbnail")

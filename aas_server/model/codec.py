@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 from basyx.aas import model
-from basyx.aas.model import datatypes
 from basyx.aas.adapter.json import AASToJsonEncoder, StrictAASFromJsonDecoder
+from basyx.aas.model import datatypes
 
 from ..errors import InvalidRequestError
 

@@ -135,7 +135,8 @@ def apply_value(element: Element, value: Any, where: str) -> Element:
                 if key in value:
                     _set(out, key, value[key])
             if "specificAssetIds" in value:
-                _set(out, "specificAssetIds", _asset_ids(element.get("specificAssetIds", []), value["specificAssetIds"]))
+                ids = _asset_ids(element.get("specificAssetIds", []), value["specificAssetIds"])
+                _set(out, "specificAssetIds", ids)
         elif kind == "BasicEventElement":
             _require_dict(value)
             out["observed"] = value["observed"]

@@ -22,8 +22,8 @@ from lxml import etree
 from ..errors import InvalidRequestError, NotFoundError
 from ..model import codec, tree
 from ..store.base import JSON, Attachment, Query, Store, iterate
-from .identifiables import thumbnail_key
-from .submodels import attachment_key
+from .identifiables import current_thumbnail, thumbnail_key
+from .submodels import attachment_key, current_attachment
 
 logger = logging.getLogger(__name__)
 
@@ -174,17 +174,16 @@ def collect(store: Store, shell_ids: list[str] | None, submodel_ids: list[str] |
     for submodel in objects["submodel"]:
         for path, element in _file_elements(submodel):
             try:
-                attachment = store.get_attachment(attachment_key(submodel["id"], path))
+                attachment = current_attachment(store, submodel["id"], path, element)
             except NotFoundError:
                 continue
-            files[_package_path(element.get("value", attachment.filename))] = attachment
+            files[_package_path(element["value"])] = attachment
     for shell in objects["shell"]:
-        thumbnail = shell.get("assetInformation", {}).get("defaultThumbnail", {}).get("path")
-        if thumbnail:
-            try:
-                files[_package_path(thumbnail)] = store.get_attachment(thumbnail_key(shell["id"]))
-            except NotFoundError:
-                pass
+        try:
+            thumbnail = current_thumbnail(store, shell)
+        except NotFoundError:
+            continue
+        files[_package_path(thumbnail.filename)] = thumbnail
     return Environment(objects, files)
 
 

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..model import codec
-from ..store.base import JSON, Page, PageRequest, Query, Store
+from ..store.base import JSON, Attachment, Page, PageRequest, Query, Store
 
 
 class IdentifiableService:
@@ -58,6 +58,10 @@ class ShellService(IdentifiableService):
         info = codec.validate_in_shell("assetInformation", data, "AssetInformation")
         self.change(shell_id, lambda shell: {**shell, "assetInformation": info})
 
+    def thumbnail(self, shell_id: str) -> Attachment:
+        """:raises NotFoundError: no shell, or no stored image for its defaultThumbnail"""
+        return current_thumbnail(self.store, self.get(shell_id))
+
     def submodel_refs(self, shell_id: str) -> list[JSON]:
         refs: list[JSON] = self.get(shell_id).get("submodels", [])
         return refs
@@ -93,6 +97,21 @@ class ShellService(IdentifiableService):
 def thumbnail_key(shell_id: str) -> str:
     """Attachment key of a shell's default thumbnail."""
     return f"shell-thumbnail\n{shell_id}\n"
+
+
+def current_thumbnail(store: Store, shell: JSON) -> Attachment:
+    """The stored thumbnail of ``shell``, if it is the file its defaultThumbnail names now.
+
+    An upload sets defaultThumbnail to the uploaded file's name; once asset information names another file (or
+    none), the kept bytes are not the shell's thumbnail any more.
+
+    :raises NotFoundError:
+    """
+    path = shell.get("assetInformation", {}).get("defaultThumbnail", {}).get("path")
+    found = store.get_attachment(thumbnail_key(shell["id"]))
+    if path is None or found.filename != path:
+        raise NotFoundError("no thumbnail stored for this shell's defaultThumbnail", path=shell["id"])
+    return found
 
 
 def referenced_submodel(reference: JSON) -> str | None:

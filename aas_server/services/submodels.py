@@ -193,9 +193,10 @@ class SubmodelService:
     # -- attachments of File elements ---------------------------------------------------------------------
 
     def attachment(self, submodel_id: str, path: IdShortPath) -> Attachment:
+        """The content of the File at ``path``. :raises NotFoundError: none, or none for its current value"""
         element = self.element(submodel_id, path)
         _require_file(element, path)
-        return self.store.get_attachment(attachment_key(submodel_id, path))
+        return current_attachment(self.store, submodel_id, path, element)
 
     def put_attachment(self, submodel_id: str, path: IdShortPath, attachment: Attachment) -> None:
         """Store the file and point the File element at it (its value becomes the file name)."""
@@ -210,6 +211,20 @@ class SubmodelService:
         self.attachment(submodel_id, path)  # 404 when there is none
         self.store.delete_attachments(attachment_key(submodel_id, path))
         self._edit(submodel_id, path, lambda element: {k: v for k, v in element.items() if k != "value"})
+
+
+def current_attachment(store: Store, submodel_id: str, path: IdShortPath, element: JSON) -> Attachment:
+    """The stored content of a File element, if it is the content of the element's current value.
+
+    An upload sets the value to the uploaded file's name; after a PUT, PATCH or import that changes the value,
+    the bytes kept under the element's path belong to a file the element no longer names.
+
+    :raises NotFoundError:
+    """
+    found = store.get_attachment(attachment_key(submodel_id, path))
+    if found.filename != element.get("value"):
+        raise NotFoundError("no file content stored for this File's value", path=format_path(path))
+    return found
 
 
 def _top(path: IdShortPath) -> str:
