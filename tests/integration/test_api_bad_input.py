@@ -13,7 +13,16 @@ import requests
 from aas_server.settings import Settings
 from tests.conftest import server_env
 from tests.factories import (
-    assert_result, b64, b64_json, collection, concept_description, element_list, prop, shell, submodel, uid,
+    assert_result,
+    b64,
+    b64_json,
+    collection,
+    concept_description,
+    element_list,
+    prop,
+    shell,
+    submodel,
+    uid,
 )
 from tests.harness.server import GunicornServer
 

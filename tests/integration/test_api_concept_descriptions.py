@@ -1,4 +1,5 @@
-"""/concept-descriptions over real HTTP, on both stores: CRUD and the idShort, isCaseOf, dataSpecificationRef filters."""
+"""/concept-descriptions over real HTTP, on both stores: CRUD and the idShort, isCaseOf and dataSpecificationRef
+filters."""
 from __future__ import annotations
 
 from typing import Iterator

@@ -3,7 +3,9 @@ modifiers, attachments and concurrent writes to different elements."""
 from __future__ import annotations
 
 import base64
+import io
 import threading
+import zipfile
 from typing import Any, Iterator
 from urllib.parse import urljoin
 
@@ -11,7 +13,16 @@ import pytest
 import requests
 
 from tests.factories import (
-    assert_result, b64, collection, element_list, entity, every_kind, file, model_ref, prop, ref, submodel,
+    assert_result,
+    b64,
+    collection,
+    entity,
+    every_kind,
+    file,
+    model_ref,
+    prop,
+    ref,
+    submodel,
 )
 
 pytestmark = pytest.mark.integration
@@ -316,6 +327,32 @@ def test_file_attachment_put_get_delete(http, api):
     assert_result(http.get(f"{url}/Folder.Nested/attachment"), 404)
 
 
+def test_attachment_follows_the_file_value(http, api):
+    """Content belongs to the File's value: replace the File or change its value, and the old bytes are gone."""
+    sm, url = new_submodel(http, api, [file("Doc"), file("Other")])
+    for path in ("Doc", "Other"):
+        response = http.put(f"{url}/{path}/attachment", files={"file": ("a.pdf", b"old", "application/pdf")},
+                            data={"fileName": "a.pdf"})
+        assert response.status_code == 204
+    # writing the same value back keeps the content
+    assert http.put(f"{url}/Doc", json=file("Doc", "a.pdf", "application/pdf")).status_code == 204
+    assert http.get(f"{url}/Doc/attachment").content == b"old"
+    sm_url = url.rsplit("/", 1)[0]
+    whole = http.get(sm_url).json()
+    assert http.put(sm_url, json=whole).status_code == 204
+    assert http.get(f"{url}/Doc/attachment").content == b"old"
+    # a new value has no content yet
+    assert http.put(f"{url}/Doc", json=file("Doc", "new.pdf", "application/pdf")).status_code == 204
+    assert_result(http.get(f"{url}/Doc/attachment"), 404)
+    assert http.patch(f"{url}/Other/$value", json={"value": "https://example.com/b.pdf"}).status_code == 204
+    assert_result(http.get(f"{url}/Other/attachment"), 404)
+    exported = http.get(f"{api}/serialization", params={"submodelIds": b64(sm["id"])},
+                        headers={"Accept": "application/asset-administration-shell-package+xml"})
+    assert exported.status_code == 200
+    parts = zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
+    assert not [p for p in parts if p.startswith("aasx/files/")], parts
+
+
 @pytest.mark.parametrize("path", ["Blob", "IntProp"])
 def test_attachment_on_non_file_is_400(http, kinds, path):
     before = http.get(f"{kinds}/{path}", params={"extent": "withBlobValue"}).json()
@@ -331,7 +368,7 @@ def test_attachment_on_non_file_is_400(http, kinds, path):
 def test_concurrent_value_patches_of_different_elements_both_win(api):
     with requests.Session() as http:
         _, url = new_submodel(http, api, [prop("A", "0"), prop("B", "0"), entity("E", [prop("S", "0")])])
-    rounds = 40
+    rounds = 20
     failures: list[str] = []
 
     def writer(path: str) -> None:

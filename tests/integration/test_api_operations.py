@@ -110,7 +110,7 @@ def test_invoke_async_follows_status_to_results(http, ops):
 # -- with handlers, through Flask's test client --------------------------------------------------------------------
 
 
-@pytest.fixture()
+@pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
     app = create_app(settings)
     yield app
@@ -121,12 +121,12 @@ def app(settings: Settings) -> Iterator[Flask]:
     store.close()
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-@pytest.fixture()
+@pytest.fixture
 def pump(app: Flask, client: FlaskClient) -> str:
     """Elements URL of a pump submodel whose StartPump (by semanticId) and Slow (by path) have handlers."""
     sm = pump_submodel()

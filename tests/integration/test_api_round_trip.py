@@ -17,7 +17,10 @@ from basyx.aas.adapter import aasx
 from basyx.aas.adapter.json import AASToJsonEncoder, read_aas_json_file
 from basyx.aas.adapter.xml import read_aas_xml_file
 from basyx.aas.examples.data import (
-    example_aas, example_aas_mandatory_attributes, example_aas_missing_attributes, example_submodel_template,
+    example_aas,
+    example_aas_mandatory_attributes,
+    example_aas_missing_attributes,
+    example_submodel_template,
 )
 
 from aas_server.model.codec import prune

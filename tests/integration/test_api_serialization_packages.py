@@ -15,7 +15,15 @@ from basyx.aas.adapter._generic import XML_NS_AAS
 from lxml import etree
 
 from tests.factories import (
-    assert_result, b64, collection, concept_description, file, prop, shell, submodel, uid,
+    assert_result,
+    b64,
+    collection,
+    concept_description,
+    file,
+    prop,
+    shell,
+    submodel,
+    uid,
 )
 
 pytestmark = pytest.mark.integration
@@ -158,7 +166,8 @@ def test_unacceptable_format_is_406(http, api, env):
 
 def test_description_lists_profiles(http, api, live_server):
     profiles = http.get(f"{api}/description").json()["profiles"]
-    assert "https://admin-shell.io/aas/API/3/1/AssetAdministrationShellRepositoryServiceSpecification/SSP-001" in profiles
+    repository = "https://admin-shell.io/aas/API/3/1/AssetAdministrationShellRepositoryServiceSpecification/SSP-001"
+    assert repository in profiles
     assert "https://admin-shell.io/aas/API/3/1/SubmodelRepositoryServiceSpecification/SSP-001" in profiles
     assert all(p.startswith("https://admin-shell.io/aas/API/3/") for p in profiles)
 

@@ -9,7 +9,14 @@ import pytest
 import requests
 
 from tests.factories import (
-    assert_result, b64, b64_json, prop, shell, submodel, submodel_ref, uid,
+    assert_result,
+    b64,
+    b64_json,
+    prop,
+    shell,
+    submodel,
+    submodel_ref,
+    uid,
 )
 
 pytestmark = pytest.mark.integration
@@ -189,6 +196,36 @@ def test_thumbnail_put_get_delete(http, api):
     assert_result(http.get(url), 404)
     assert "defaultThumbnail" not in http.get(f"{api}/shells/{b64(obj['id'])}/asset-information").json()
     assert_result(http.delete(url), 404)
+
+
+def test_thumbnail_follows_asset_information(http, api):
+    """The stored image is the one defaultThumbnail names: replace or drop that, and the old bytes are gone."""
+    obj = post_shell(http, api, shell())
+    url = f"{api}/shells/{b64(obj['id'])}"
+    response = http.put(f"{url}/asset-information/thumbnail", files={"file": ("a.png", b"old", "image/png")})
+    assert response.status_code == 204
+    info = http.get(f"{url}/asset-information").json()
+    assert http.put(f"{url}/asset-information", json=info).status_code == 204
+    assert http.get(f"{url}/asset-information/thumbnail").content == b"old"
+    changed = {**info, "defaultThumbnail": {"path": "https://example.com/b.png", "contentType": "image/png"}}
+    assert http.put(f"{url}/asset-information", json=changed).status_code == 204
+    assert_result(http.get(f"{url}/asset-information/thumbnail"), 404)
+    assert http.put(f"{url}/asset-information", json=info).status_code == 204
+    assert http.get(f"{url}/asset-information/thumbnail").content == b"old"
+    without = {k: v for k, v in info.items() if k != "defaultThumbnail"}
+    assert http.put(f"{url}/asset-information", json=without).status_code == 204
+    assert_result(http.get(f"{url}/asset-information/thumbnail"), 404)
+
+
+def test_deleted_shell_leaves_no_thumbnail(http, api):
+    obj = post_shell(http, api, shell())
+    url = f"{api}/shells/{b64(obj['id'])}"
+    response = http.put(f"{url}/asset-information/thumbnail", files={"file": ("a.png", b"old", "image/png")})
+    assert response.status_code == 204
+    info = http.get(f"{url}/asset-information").json()
+    assert http.delete(url).status_code == 204
+    assert http.post(f"{api}/shells", json={**obj, "assetInformation": info}).status_code == 201
+    assert_result(http.get(f"{url}/asset-information/thumbnail"), 404)
 
 
 def test_thumbnail_needs_multipart_file(http, api):

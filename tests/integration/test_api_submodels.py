@@ -9,7 +9,16 @@ import pytest
 import requests
 
 from tests.factories import (
-    assert_result, b64, blob, collection, element_list, file, mlp, prop, submodel, uid,
+    assert_result,
+    b64,
+    blob,
+    collection,
+    element_list,
+    file,
+    mlp,
+    prop,
+    submodel,
+    uid,
 )
 
 pytestmark = pytest.mark.integration
