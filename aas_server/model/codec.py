@@ -6,6 +6,8 @@ store keeps. Reads never come back here: they serve the stored JSON.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -42,23 +44,29 @@ class _LocatingDecoder(StrictAASFromJsonDecoder):
     @classmethod
     def object_hook(cls, dct: dict[str, object]) -> object:
         where = [f"{k}={dct[k]}" for k in ("modelType", "idShort", "id") if isinstance(dct.get(k), str)]
-        named = _named_list_items(dct)
-        if named:
-            # the SDK would accept them and its serializer drop the idShorts without a word
-            raise InvalidRequestError(f"items of a SubmodelElementList have no idShort (Constraint AASd-120), "
-                                      f"got {', '.join(named)}", path=", ".join(where))
+        fault = _silently_accepted(dct)
+        if fault:
+            raise InvalidRequestError(fault, path=", ".join(where))
         try:
             return super().object_hook(dct)
         except (TypeError, ValueError, KeyError, AttributeError) as e:
             raise InvalidRequestError(_value_fault(dct) or _reason(e), path=", ".join(where) or None) from e
 
 
-def _named_list_items(dct: dict[str, object]) -> list[str]:
-    """idShorts of a SubmodelElementList's items (children are decoded before their parent)."""
-    items = dct.get("value") if dct.get("modelType") == "SubmodelElementList" else None
-    if not isinstance(items, list):
-        return []
-    return [item.id_short for item in items if isinstance(item, model.SubmodelElement) and item.id_short]
+def _silently_accepted(dct: dict[str, object]) -> str | None:
+    """Faults the SDK lets through, losing data without a word: idShorts on SubmodelElementList items (its
+    serializer drops them) and Blob values that are not base64 (its decoder skips the invalid characters)."""
+    kind, value = dct.get("modelType"), dct.get("value")
+    if kind == "SubmodelElementList" and isinstance(value, list):  # children are decoded before their parent
+        named = [item.id_short for item in value if isinstance(item, model.SubmodelElement) and item.id_short]
+        if named:
+            return f"items of a SubmodelElementList have no idShort (Constraint AASd-120), got {', '.join(named)}"
+    if kind == "Blob" and isinstance(value, str):
+        try:
+            base64.b64decode(value, validate=True)
+        except binascii.Error as e:
+            return f"the value of a Blob must be base64-encoded: {e}"
+    return None
 
 
 def _value_fault(dct: dict[str, object]) -> str | None:

@@ -54,6 +54,12 @@ class ShellService(IdentifiableService):
     def __init__(self, store: Store) -> None:
         super().__init__(store, "shell")
 
+    def create(self, data: Any) -> JSON:
+        return super().create(_require_submodel_refs(data))
+
+    def put(self, identifier: str, data: Any) -> bool:
+        return super().put(identifier, _require_submodel_refs(data))
+
     def put_asset_information(self, shell_id: str, data: Any) -> None:
         info = codec.validate_in_shell("assetInformation", data, "AssetInformation")
         self.change(shell_id, lambda shell: {**shell, "assetInformation": info})
@@ -68,6 +74,7 @@ class ShellService(IdentifiableService):
 
     def add_submodel_ref(self, shell_id: str, data: Any) -> JSON:
         ref = codec.validate_in_shell("submodels", data, "Reference")
+        _require_submodel_refs({"submodels": [ref]})
 
         def add(shell: JSON) -> JSON:
             refs = shell.get("submodels", [])
@@ -118,6 +125,19 @@ def referenced_submodel(reference: JSON) -> str | None:
     """The submodel id a shell's submodel reference points at."""
     keys = reference.get("keys") or []
     return keys[-1].get("value") if keys and keys[-1].get("type") == "Submodel" else None
+
+
+def _require_submodel_refs(shell: Any) -> Any:
+    """A shell's submodel references end in a Submodel key; the SDK only logs a warning for others.
+
+    :raises InvalidRequestError:
+    """
+    refs = shell.get("submodels") if isinstance(shell, dict) else None
+    for i, ref in enumerate(refs if isinstance(refs, list) else []):
+        if isinstance(ref, dict) and referenced_submodel(ref) is None:
+            raise InvalidRequestError("a submodel reference must be a ModelReference whose last key is a Submodel",
+                                      path=f"submodels[{i}]")
+    return shell
 
 
 def _require_same_id(identifier: str, obj: JSON) -> None:

@@ -47,10 +47,14 @@ class SubmodelService:
         """Merge: attributes of the body replace those stored; elements are replaced or added by idShort."""
         if not isinstance(data, dict):
             raise InvalidRequestError("expected a Submodel JSON object")
+        elements = data.get("submodelElements", [])
+        if not isinstance(elements, list) or not all(isinstance(e, dict) for e in elements):
+            raise InvalidRequestError("submodelElements must be an array of SubmodelElement objects",
+                                      path="submodelElements")
         current = self.get(submodel_id)
         merged = {**current, **{k: v for k, v in data.items() if k != "submodelElements"}}
         if "submodelElements" in data:
-            incoming = {e.get("idShort"): e for e in data["submodelElements"] if isinstance(e, dict)}
+            incoming = {e.get("idShort"): e for e in elements}
             kept = [incoming.pop(e["idShort"], e) for e in current.get("submodelElements", [])]
             merged["submodelElements"] = kept + list(incoming.values())
         self.put(submodel_id, merged)
