@@ -165,6 +165,37 @@ def test_id_short_on_list_item_is_400_not_dropped(http, api, existing):
     unchanged(http, api, existing)
 
 
+def test_blob_value_that_is_not_base64(http, api, existing):
+    """The SDK's decoder skips invalid characters: "%%%" would be stored as an empty Blob."""
+    blob = {"modelType": "Blob", "idShort": "Raw", "contentType": "text/plain", "value": "%%%"}
+    url = elements_url(api, existing)
+    assert_result(http.post(url, json=blob), 400, "base64", "Raw")
+    assert_result(http.get(f"{url}/Raw"), 404)
+    good = {**blob, "value": "aGVsbG8="}
+    assert http.post(url, json=good).status_code == 201
+    assert_result(http.patch(f"{url}/Raw/$value", json={"value": "%%%"}), 400, "base64")
+    assert http.get(f"{url}/Raw", params={"extent": "withBlobValue"}).json() == good
+    assert http.delete(f"{url}/Raw").status_code == 204
+    unchanged(http, api, existing)
+
+
+def test_submodel_reference_must_point_at_a_submodel(http, api, existing):
+    cd_ref = {"type": "ModelReference", "keys": [{"type": "ConceptDescription", "value": uid("cd")}]}
+    url = f"{api}/shells/{b64(existing['shells']['id'])}/submodel-refs"
+    assert_result(http.post(url, json=cd_ref), 400, "Submodel")
+    obj = {**shell(), "submodels": [cd_ref]}
+    assert_result(http.post(f"{api}/shells", json=obj), 400, "Submodel")
+    assert_result(http.get(f"{api}/shells/{b64(obj['id'])}"), 404)
+    unchanged(http, api, existing)
+
+
+@pytest.mark.parametrize("elements", ["x", [1, 2], {"idShort": "Speed"}])
+def test_patch_submodel_with_malformed_elements(http, api, existing, elements):
+    url = f"{api}/submodels/{b64(existing['submodels']['id'])}"
+    assert_result(http.patch(url, json={"submodelElements": elements}), 400, "submodelElements")
+    unchanged(http, api, existing)
+
+
 def test_missing_required_attribute(http, api, existing):
     obj = {k: v for k, v in shell().items() if k != "assetInformation"}
     assert_result(http.post(f"{api}/shells", json=obj), 400, "assetInformation")
