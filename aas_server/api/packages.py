@@ -1,6 +1,8 @@
 """AASX File Server: /packages (SSP-001)."""
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint, Response, request
 
 from ..model.ids import decode_id, encode_id
@@ -8,6 +10,8 @@ from .common import created, id_arg, no_content, page_request, paged, services
 from .files import read_upload, send_attachment
 
 bp = Blueprint("packages", __name__, url_prefix="/packages")
+
+AASX_MEDIA_TYPE = "application/asset-administration-shell-package"
 
 
 @bp.get("")
@@ -23,7 +27,9 @@ def upload_package() -> Response:
 
 @bp.get("/<package_id>")
 def get_package(package_id: str) -> Response:
-    return send_attachment(services().packages.get(decode_id(package_id, "packageId")))
+    """The AASX as uploaded, with the media type of the AASX file server's OpenAPI (packages are checked to be AASX)."""
+    package = services().packages.get(decode_id(package_id, "packageId"))
+    return send_attachment(dataclasses.replace(package, content_type=AASX_MEDIA_TYPE))
 
 
 @bp.put("/<package_id>")
