@@ -1,7 +1,8 @@
 """Representations of stored JSON that the API modifiers ask for: level, extent, $metadata, $reference, $path."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..errors import UnsupportedError
 from .paths import IdShortPath, format_path

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import InvalidRequestError
 from ..store.base import Page, PageRequest
