@@ -13,6 +13,8 @@ worker_class = "gthread"
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
+# two base64url identifiers of the maximum length (2048 characters each) must fit into one request line
+limit_request_line = 8190
 # the app is created in each worker, after fork: store connections must not be shared across processes
 preload_app = False
 accesslog = os.environ.get("AAS_ACCESS_LOG", "-") or None  # empty: no access log

@@ -192,8 +192,8 @@ def upload_package(api_url: str, shell_id: str) -> str:
 
 
 def _http_layer(response: Any) -> bool:
-    """gunicorn answers a request line over its ``limit_request_line`` (4094 bytes by default) itself, with an HTML
-    414, before the app sees the request: an HTTP-layer limit, not an API response."""
+    """gunicorn answers a request line over its ``limit_request_line`` (8190 bytes in deploy/gunicorn.conf.py)
+    itself, with an HTML 414, before the app sees the request: an HTTP-layer limit, not an API response."""
     content_type = response.headers.get("content-type", [""])[0]
     return bool(response.status_code == 414 and content_type.startswith("text/html"))
 
