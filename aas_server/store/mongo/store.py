@@ -203,7 +203,7 @@ class MongoStore:
             elements = self._elements.find(
                 {"submodel_id": identifier, "generation": header["generation"]}, {"json": 1}
             ).sort("pos", ASCENDING)
-            _attach_elements(submodel, [_loads(e["json"]) for e in elements])
+            _attach_elements(submodel, _loads_all(elements))
             if self._generations([identifier]).get(identifier) == header["generation"]:
                 return submodel
         raise ConflictError("submodel keeps changing while read", path=identifier)
@@ -247,7 +247,7 @@ class MongoStore:
                     pass  # deleted after the page was read; keep what the page saw, without elements
                 continue
             own = sorted(elements.get(header["_id"], []), key=lambda e: e["pos"])
-            _attach_elements(items[i], [_loads(e["json"]) for e in own])
+            _attach_elements(items[i], _loads_all(own))
 
     @_guarded
     def create(self, kind: str, obj: JSON) -> None:
@@ -418,7 +418,7 @@ class MongoStore:
         )
         more = len(docs) > page.limit
         docs = docs[: page.limit]
-        return Page([_loads(d["json"]) for d in docs], str(docs[-1]["pos"]) if more else None)
+        return Page(_loads_all(docs), str(docs[-1]["pos"]) if more else None)
 
     @_guarded
     def get_element(self, submodel_id: str, id_short: str) -> JSON:
@@ -557,6 +557,12 @@ def _dumps(obj: JSON) -> str:
 def _loads(text: str) -> JSON:
     obj: JSON = json.loads(text)
     return obj
+
+
+def _loads_all(docs: Iterable[MongoDoc]) -> list[JSON]:
+    """The ``json`` of many documents, decoded in one call (far cheaper than one ``json.loads`` per document)."""
+    elements: list[JSON] = json.loads(f"[{','.join(d['json'] for d in docs)}]")
+    return elements
 
 
 def _term(field: str, value: str) -> str:
