@@ -3,6 +3,8 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8080
 DATA_DIR ?= ./data
+# sample inputs of the batch adapters, ingested by `make run` after the demo plant (exit code 1 = some rejected)
+SAMPLES ?= ../shared/samples
 
 .PHONY: install run test bench
 
@@ -11,6 +13,17 @@ install:
 
 run: install
 	AAS_DATA_DIR=$(DATA_DIR) aas-server demo
+	@if [ -d "$(SAMPLES)" ]; then \
+		AAS_DATA_DIR=$(DATA_DIR) aas-server ingest erp -q --mapping matmas_material_master \
+			--rejects $(DATA_DIR)/ingest-rejects/matmas.csv $(SAMPLES)/erp/MATMAS05_pumps.xml && \
+		{ AAS_DATA_DIR=$(DATA_DIR) aas-server ingest erp -q --mapping serial_units_export \
+			--rejects $(DATA_DIR)/ingest-rejects/serial-units.csv $(SAMPLES)/erp/serial_units_export.csv \
+			|| [ $$? -eq 1 ]; } && \
+		AAS_DATA_DIR=$(DATA_DIR) aas-server ingest csv -q --mapping test_bench_timeseries \
+			--rejects $(DATA_DIR)/ingest-rejects/test-bench.csv $(SAMPLES)/csv/test_bench_TB03.csv; \
+	else \
+		echo "make run: $(SAMPLES) not found, the sample ingests (material master, serial units, test bench) are skipped"; \
+	fi
 	AAS_DATA_DIR=$(DATA_DIR) AAS_BIND=$(HOST):$(PORT) $(PYTHON) -m gunicorn -c deploy/gunicorn.conf.py aas_server.wsgi:app
 
 test: install

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from adapters import cli as adapters_cli
+
 from .errors import AASError
 from .services import environment
 from .settings import Settings
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=sorted(environment.FORMATS), default="aasx")
     export.add_argument("--output", "-o", default="-", help="file, or - for standard output")
     export.set_defaults(run=_export)
+    adapters_cli.register(commands)  # ingest csv|erp, lineage (batch adapters)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""CSV files: the streaming source of the ``csv`` adapter (see ``source``)."""

@@ -1,0 +1,1 @@
+"""ERP extracts: SAP IDoc XML (``idoc``) and flat exports (``flat``)."""
