@@ -26,45 +26,28 @@ Decimal = decimal.Decimal  # the ValueRule field ``decimal`` hides the module in
 TYPES = ("string", "integer", "decimal", "double", "boolean", "date", "datetime")
 FILTERS = ("nozeros", "strip", "upper", "lower", "idshort", "quote", "uuid5")
 
-#: canonical unit -> (dimension, factor to the dimension's base unit, offset); SAP/UN-ECE codes included
-UNITS: dict[str, tuple[str, decimal.Decimal, decimal.Decimal]] = {}
-
-
-def _unit(dimension: str, factor: str, *names: str, offset: str = "0") -> None:
-    for name in names:
-        UNITS[name] = (dimension, decimal.Decimal(factor), decimal.Decimal(offset))
-
-
-_unit("mass", "1", "kg", "KGM")
-_unit("mass", "0.001", "g", "GRM")
-_unit("mass", "0.000001", "mg", "MGM")
-_unit("mass", "1000", "t", "TNE")
-_unit("mass", "0.45359237", "lb", "LBR")
-_unit("length", "1", "m", "MTR")
-_unit("length", "0.001", "mm", "MMT")
-_unit("length", "0.01", "cm", "CMT")
-_unit("length", "1000", "km", "KMT")
-_unit("length", "0.0254", "in", "INH")
-_unit("volume", "1", "m³", "m3", "MTQ")
-_unit("volume", "0.001", "l", "L", "LTR")
-_unit("pressure", "100000", "bar", "BAR")
-_unit("pressure", "100", "mbar", "MBR")
-_unit("pressure", "1", "Pa", "PAL")
-_unit("pressure", "1000", "kPa", "KPA")
-_unit("pressure", "1000000", "MPa", "MPA")
-_unit("pressure", "6894.757293168", "psi", "PS")
-_unit("power", "1", "W", "WTT")
-_unit("power", "1000", "kW", "KWT")
-_unit("flow", "1", "m³/h", "m3/h", "MQH")
-_unit("flow", "0.06", "l/min", "L/min")
-_unit("flow", "3.6", "l/s", "L/s")
-_unit("torque", "1", "N·m", "Nm", "N.m", "NU")
-_unit("temperature", "1", "K", "KEL")
-_unit("temperature", "1", "°C", "degC", "CEL", offset="273.15")
-_unit("time", "1", "s", "SEC")
-_unit("time", "60", "min", "MIN")
-_unit("time", "3600", "h", "HUR")
-_unit("piece", "1", "pc", "ST", "PCE", "C62", "EA")
+#: dimension -> (factor to the dimension's base unit, names); SAP/UN-ECE codes included
+_UNIT_TABLE: dict[str, tuple[tuple[str, str], ...]] = {
+    "mass": (("1", "kg KGM"), ("0.001", "g GRM"), ("0.000001", "mg MGM"), ("1000", "t TNE"),
+             ("0.45359237", "lb LBR")),
+    "length": (("1", "m MTR"), ("0.001", "mm MMT"), ("0.01", "cm CMT"), ("1000", "km KMT"), ("0.0254", "in INH")),
+    "volume": (("1", "m³ m3 MTQ"), ("0.001", "l L LTR")),
+    "pressure": (("100000", "bar BAR"), ("100", "mbar MBR"), ("1", "Pa PAL"), ("1000", "kPa KPA"),
+                 ("1000000", "MPa MPA"), ("6894.757293168", "psi PS")),
+    "power": (("1", "W WTT"), ("1000", "kW KWT")),
+    "flow": (("1", "m³/h m3/h MQH"), ("0.06", "l/min L/min"), ("3.6", "l/s L/s")),
+    "torque": (("1", "N·m Nm N.m NU"),),
+    "temperature": (("1", "K KEL"), ("1", "°C degC CEL")),
+    "time": (("1", "s SEC"), ("60", "min MIN"), ("3600", "h HUR")),
+    "piece": (("1", "pc ST PCE C62 EA"),),
+}
+#: offsets to the base unit, by unit name
+_UNIT_OFFSETS = {"°C": "273.15", "degC": "273.15", "CEL": "273.15"}
+#: unit name -> (dimension, factor to the dimension's base unit, offset)
+UNITS: dict[str, tuple[str, decimal.Decimal, decimal.Decimal]] = {
+    name: (dimension, decimal.Decimal(factor), decimal.Decimal(_UNIT_OFFSETS.get(name, "0")))
+    for dimension, rows in _UNIT_TABLE.items() for factor, names in rows for name in names.split()
+}
 
 _XSD_TYPE = {
     "xs:string": "string", "xs:anyURI": "string", "xs:normalizedString": "string", "xs:token": "string",

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import collections
 import copy
-import csv
 import dataclasses
 import datetime
 import json
@@ -51,7 +50,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from aas_server.errors import AASError, ConflictError, InvalidRequestError, NotFoundError
 from aas_server.model import codec
@@ -60,146 +59,20 @@ from submodels.templates import Finding
 
 from . import lineage, series
 from .base import Position, Record, Reject, Source
-from .mapping import Mapping, Plan, RecordError, ShellPlan, SubmodelPlan, SubmodelRule, Value
+from .conversions import RecordError
+from .ingest_merge import asset_ids_in_order, merge_shell, merge_submodel, ref_id, submodel_header
+from .ingest_quality import QualityStats, sampled
+from .ingest_report import InputStats, RejectReport, Summary
+from .mapping_plan import Plan, ShellPlan, SubmodelPlan, Value
+from .mapping_rules import Mapping, SubmodelRule
 
-_UNREAD: Any = object()
+__all__ = ["MAX_BUFFERED", "MAX_OPEN", "Summary", "ingest", "merge_shell", "merge_submodel"]
 
 logger = logging.getLogger(__name__)
 
 #: time series submodels buffered at once, and rows buffered over all of them
 MAX_OPEN = 16
 MAX_BUFFERED = 50_000
-#: findings kept as examples per (template, finding) in the summary
-EXAMPLES = 3
-
-
-# -- summary --------------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class InputStats:
-    file: str
-    checksum: str
-    records: int = 0
-    loaded: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-
-
-@dataclasses.dataclass
-class QualityStats:
-    template: str
-    checked: int = 0
-    with_errors: int = 0
-    with_warnings: int = 0
-    #: (severity, path, message) -> [count, example submodel ids]
-    findings: dict[tuple[str, str, str], list[Any]] = dataclasses.field(default_factory=dict)
-
-    def add(self, submodel_id: str, findings: Sequence[Any]) -> None:
-        self.checked += 1
-        severities = {f.severity for f in findings}
-        self.with_errors += "error" in severities
-        self.with_warnings += "warning" in severities and "error" not in severities
-        for f in findings:
-            key = (f.severity, _generic_path(f.path), f.message)
-            slot = self.findings.setdefault(key, [0, []])
-            slot[0] += 1
-            if len(slot[1]) < EXAMPLES:
-                slot[1].append(submodel_id)
-
-
-@dataclasses.dataclass
-class Summary:
-    run_id: str
-    mapping: str
-    adapter: str
-    started: datetime.datetime
-    ended: datetime.datetime | None = None
-    status: str = "running"
-    inputs: list[InputStats] = dataclasses.field(default_factory=list)
-    quality: dict[str, QualityStats] = dataclasses.field(default_factory=dict)
-    reject_report: str | None = None
-    shells_created: int = 0
-    submodels_created: int = 0
-    elements_written: int = 0
-
-    @property
-    def records(self) -> int:
-        return sum(i.records for i in self.inputs)
-
-    @property
-    def loaded(self) -> int:
-        return sum(i.loaded for i in self.inputs)
-
-    @property
-    def unchanged(self) -> int:
-        return sum(i.unchanged for i in self.inputs)
-
-    @property
-    def rejected(self) -> int:
-        return sum(i.rejected for i in self.inputs)
-
-    @property
-    def exit_code(self) -> int:
-        """0: everything loaded or unchanged; 1: some records rejected (the others loaded)."""
-        return 1 if self.rejected else 0
-
-    def as_json(self) -> JSON:
-        """The run as a ``prov:Activity`` record (``ingest_runs``)."""
-        return {
-            "id": self.run_id, "type": "prov:Activity", "status": self.status,
-            "startedAtTime": lineage.timestamp(self.started),
-            "endedAtTime": lineage.timestamp(self.ended) if self.ended else None,
-            "wasAssociatedWith": f"aas-server ingest {self.adapter}", "hadPlan": self.mapping,
-            "used": [dataclasses.asdict(i) for i in self.inputs],
-            "records": self.records, "loaded": self.loaded, "unchanged": self.unchanged, "rejected": self.rejected,
-            "shellsCreated": self.shells_created, "submodelsCreated": self.submodels_created,
-            "elementsWritten": self.elements_written, "rejectReport": self.reject_report,
-            "quality": {name: {"checked": q.checked, "withErrors": q.with_errors, "withWarnings": q.with_warnings,
-                               "findings": [{"severity": s, "path": p, "message": m, "count": c, "examples": ex}
-                                            for (s, p, m), (c, ex) in sorted(q.findings.items())]}
-                        for name, q in sorted(self.quality.items())},
-        }
-
-
-def _generic_path(path: str) -> str:
-    """``localIdentifiers[3].key`` -> ``localIdentifiers[].key`` (findings counted over submodels)."""
-    import re
-
-    return re.sub(r"\[\d+\]", "[]", path)
-
-
-# -- rejects --------------------------------------------------------------------------------------------------
-
-
-class RejectReport:
-    """CSV of rejects, opened on the first one: file, line, end_line, xpath, document, field, rule, reason."""
-
-    COLUMNS = ("file", "line", "end_line", "xpath", "document", "field", "rule", "reason")
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.count = 0
-        self._out: IO[str] | None = None
-        self._writer: Any = None
-
-    def add(self, reject: Reject) -> None:
-        self.count += 1
-        p = reject.position
-        logger.debug("rejected %s: %s%s", p, f"{reject.field}: " if reject.field else "", reject.reason)
-        if self.path is None:
-            return
-        if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._out = open(self.path, "w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._out)
-            self._writer.writerow(self.COLUMNS)
-        self._writer.writerow([p.file, p.line or "", p.end_line or "", p.xpath or "", p.document or "",
-                               reject.field or "", reject.rule or "", reject.reason])
-
-    def close(self) -> None:
-        if self._out is not None:
-            self._out.close()
 
 
 # -- the run --------------------------------------------------------------------------------------------------
@@ -419,7 +292,7 @@ class _Run:
         ``stored``; ``None`` with no lineage record: presumed absent)."""
         sm_id = desired["id"]
         old_entries: dict[str, JSON] = (old_doc or {}).get("entries") or {}
-        findings = rule.template.check(_sampled(desired) if rule.series else desired)
+        findings = rule.template.check(sampled(desired) if rule.series else desired)
         self._quality(rule.template.name).add(sm_id, findings)
         doc = {"submodel": sm_id, "shell": shell_id, "idShort": desired.get("idShort"), "template": rule.template.name,
                "entries": {path: old_entries[path] if path in old_entries and
@@ -465,8 +338,8 @@ class _Run:
             elif old[element["idShort"]] != element:
                 self.store.update_element(sm_id, element["idShort"], _replacing(element))
                 self.summary.elements_written += 1
-        header = _header(desired)
-        if _header(stored) != header:
+        header = submodel_header(desired)
+        if submodel_header(stored) != header:
             self.store.update_header(sm_id, lambda _: header)
         return True
 
@@ -536,7 +409,7 @@ class _Run:
     def _write_shell(self, plan: ShellPlan, submodel_ids: Sequence[str]) -> bool:
         stored = self._get("shell", plan.id)
         merged = merge_shell(stored, plan, [*submodel_ids, lineage.provenance_id(plan.id)])
-        desired = _asset_ids_in_order(codec.validate("shell", merged), merged)
+        desired = asset_ids_in_order(codec.validate("shell", merged), merged)
         if stored == desired:
             return False
         if stored is None:
@@ -570,10 +443,10 @@ class _Run:
         shell = self._get("shell", plan.shell.id)
         if shell is not None:
             gone = {sp.id for sp in plan.submodels}
-            refs = [r for r in shell.get("submodels") or [] if _ref_id(r) not in gone]
+            refs = [r for r in shell.get("submodels") or [] if ref_id(r) not in gone]
             if len(refs) != len(shell.get("submodels") or []):
                 kept = {**shell, "submodels": refs}
-                self.store.replace("shell", _asset_ids_in_order(codec.validate("shell", kept), kept))
+                self.store.replace("shell", asset_ids_in_order(codec.validate("shell", kept), kept))
                 changed = True
         return changed
 
@@ -768,90 +641,6 @@ class _Rejected(Exception):
         self.position = position
 
 
-# -- merging ----------------------------------------------------------------------------------------------------
-
-
-def merge_submodel(stored: JSON, new: JSON) -> JSON:
-    """``new``'s header and elements merged into ``stored`` (a *change* record): stored elements the record does
-    not give are kept, given ones are merged by idShort (collections) or position (lists); leaves are replaced."""
-    old = stored.get("submodelElements") or []
-    incoming = {e["idShort"]: e for e in new.get("submodelElements") or []}
-    elements = [merge_element(e, incoming.pop(e["idShort"])) if e["idShort"] in incoming else e for e in old]
-    elements += list(incoming.values())
-    out = {**stored, **_header(new)}
-    if elements:
-        out["submodelElements"] = elements
-    return out
-
-
-def merge_element(old: JSON, new: JSON) -> JSON:
-    kind = new.get("modelType")
-    if kind != old.get("modelType") or kind not in ("SubmodelElementCollection", "SubmodelElementList"):
-        return new
-    old_children = old.get("value") or []
-    new_children = new.get("value") or []
-    if kind == "SubmodelElementList":
-        merged = [merge_element(o, n) for o, n in zip(old_children, new_children, strict=False)]
-        merged += new_children[len(old_children):] + old_children[len(new_children):]
-    else:
-        incoming = {c.get("idShort"): c for c in new_children}
-        merged = [merge_element(c, incoming.pop(c.get("idShort"))) if c.get("idShort") in incoming else c
-                  for c in old_children]
-        merged += list(incoming.values())
-    out = {**old, **{k: v for k, v in new.items() if k != "value"}}
-    if merged:
-        out["value"] = merged
-    return out
-
-
-def merge_shell(stored: JSON | None, plan: ShellPlan, submodel_ids: Sequence[str]) -> JSON:
-    """The shell with what ``plan`` states; every reference, asset id and attribute it does not state is kept."""
-    shell: JSON = dict(stored) if stored else {"modelType": "AssetAdministrationShell", "id": plan.id}
-    if plan.id_short:
-        shell["idShort"] = plan.id_short
-    info = dict(shell.get("assetInformation") or {})
-    info["assetKind"] = plan.asset_kind
-    info["globalAssetId"] = plan.global_asset_id
-    if plan.asset_type:
-        info["assetType"] = plan.asset_type
-    specific = list(info.get("specificAssetIds") or [])
-    for name, value in plan.specific_asset_ids:
-        entry = {"name": name, "value": value}
-        for i, existing in enumerate(specific):
-            if existing.get("name") == name:
-                specific[i] = {**existing, **entry}
-                break
-        else:
-            specific.append(entry)
-    if specific:
-        info["specificAssetIds"] = specific
-    shell["assetInformation"] = info
-    refs = list(shell.get("submodels") or [])
-    present = {_ref_id(r) for r in refs}
-    for sm_id in submodel_ids:
-        if sm_id not in present:
-            refs.append({"type": "ModelReference", "keys": [{"type": "Submodel", "value": sm_id}]})
-            present.add(sm_id)
-    shell["submodels"] = refs
-    return shell
-
-
-def _asset_ids_in_order(shell: JSON, given: JSON) -> JSON:
-    """The SDK's JSON reader keeps specificAssetIds in a set (``codec.keep_order`` does not restore them), so their
-    order would follow the process's hash seed and every run would "change" the shell: put them back in order."""
-    ids = (shell.get("assetInformation") or {}).get("specificAssetIds")
-    if not ids:
-        return shell
-    rank = {json.dumps(i, sort_keys=True): n for n, i in
-            enumerate(codec.prune((given.get("assetInformation") or {}).get("specificAssetIds") or []))}
-    ordered = sorted(ids, key=lambda i: rank.get(json.dumps(i, sort_keys=True), len(rank)))
-    return {**shell, "assetInformation": {**shell["assetInformation"], "specificAssetIds": ordered}}
-
-
-def _ref_id(reference: JSON) -> str | None:
-    keys = reference.get("keys") or []
-    return keys[-1].get("value") if keys and keys[-1].get("type") == "Submodel" else None
-
 
 def _referenced(element: JSON) -> str | None:
     for child in element.get("value") or []:
@@ -878,27 +667,3 @@ def _committed(old_doc: JSON | None, witness: str) -> bool:
     """Whether the lineage record witnesses that what ``witness`` digests was written (and its provenance)."""
     committed = (old_doc or {}).get("committed") or {}
     return bool(committed.get("provenance")) and committed.get("input") == witness
-
-
-def _header(submodel: JSON) -> JSON:
-    return {k: v for k, v in submodel.items() if k != "submodelElements"}
-
-
-def _sampled(submodel: JSON) -> JSON:
-    """A time series submodel with each segment's records cut to the first and last (for the quality check)."""
-    out = dict(submodel)
-    elements = []
-    for element in submodel.get("submodelElements") or []:
-        if element.get("idShort") == "Segments":
-            segments = []
-            for segment in element.get("value") or []:
-                children = []
-                for child in segment.get("value") or []:
-                    if child.get("idShort") == "Records" and len(child.get("value") or []) > 2:
-                        child = {**child, "value": [child["value"][0], child["value"][-1]]}
-                    children.append(child)
-                segments.append({**segment, "value": children})
-            element = {**element, "value": segments}
-        elements.append(element)
-    out["submodelElements"] = elements
-    return out

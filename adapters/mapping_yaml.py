@@ -1,0 +1,71 @@
+"""YAML with marks: every mapping and sequence remembers its line and column, so validation can point at them."""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class YamlMap(dict):  # type: ignore[type-arg]
+    """A YAML mapping that remembers where it and each of its values are."""
+
+    mark: tuple[int, int] = (0, 0)
+    marks: dict[str, tuple[int, int]]
+
+
+class YamlSeq(list):  # type: ignore[type-arg]
+    mark: tuple[int, int] = (0, 0)
+    marks: list[tuple[int, int]]
+
+
+def _node_mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class Loader(yaml.SafeLoader):
+    """SafeLoader keeping marks on mappings and sequences and rejecting duplicate keys."""
+
+    duplicates: list[tuple[int, int, str]]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> YamlMap:  # type: ignore[override]
+        result = YamlMap()
+        result.mark = _node_mark(node)
+        result.marks = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            key = str(key) if key is not None else ""
+            if key in result:
+                self.duplicates.append((*_node_mark(key_node), f"duplicate key {key!r}"))
+            result[key] = self.construct_object(value_node, deep=True)
+            result.marks[key] = _node_mark(value_node)
+        return result
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> YamlSeq:  # type: ignore[override]
+        result = YamlSeq(self.construct_object(child, deep=True) for child in node.value)
+        result.mark = _node_mark(node)
+        result.marks = [_node_mark(child) for child in node.value]
+        return result
+
+
+Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, Loader.construct_mapping)
+Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, Loader.construct_sequence)
+
+
+class Problems:
+    """Collects validation problems with their marks."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, int, str]] = []
+
+    def add(self, mark: tuple[int, int], message: str) -> None:
+        self.items.append((mark[0], mark[1], message))
+
+
+def mark_at(parent: Any, key: str | int, default: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+    marks = getattr(parent, "marks", None)  # absent on mappings made up for missing keys
+    if isinstance(parent, YamlMap) and isinstance(key, str) and marks is not None:
+        return marks.get(key, parent.mark)  # type: ignore[no-any-return]
+    if isinstance(parent, YamlSeq) and isinstance(key, int) and marks and 0 <= key < len(marks):
+        return marks[key]  # type: ignore[no-any-return]
+    return getattr(parent, "mark", default)  # type: ignore[no-any-return]
+
