@@ -232,12 +232,14 @@ class MongoStore:
     def _attach_all(self, headers: list[MongoDoc], items: list[JSON]) -> None:
         """Attach the current elements to a page of submodels; re-read any replaced meanwhile."""
         elements: dict[str, list[MongoDoc]] = {}
+        # one $in and the generation checked here: FerretDB evaluates a 100-clause $or per document, far slower
+        current = {h["_id"]: h["generation"] for h in headers}
         cursor = self._elements.find(
-            {"$or": [{"submodel_id": h["_id"], "generation": h["generation"]} for h in headers]},
-            {"submodel_id": 1, "pos": 1, "json": 1},
+            {"submodel_id": {"$in": list(current)}}, {"submodel_id": 1, "generation": 1, "pos": 1, "json": 1}
         )
         for e in cursor:
-            elements.setdefault(e["submodel_id"], []).append(e)
+            if current[e["submodel_id"]] == e["generation"]:
+                elements.setdefault(e["submodel_id"], []).append(e)
         now = self._generations([h["_id"] for h in headers])
         for i, header in enumerate(headers):
             if now.get(header["_id"]) != header["generation"]:
