@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -29,17 +28,6 @@ from tests.harness.server import GunicornServer
 pytestmark = pytest.mark.integration
 
 AASX = "application/asset-administration-shell-package+xml"
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def api(live_server: str) -> str:
-    return f"{live_server}/api/v3.1"
 
 
 @pytest.fixture(scope="module")

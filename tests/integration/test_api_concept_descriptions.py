@@ -2,7 +2,6 @@
 filters."""
 from __future__ import annotations
 
-from typing import Iterator
 from urllib.parse import urljoin
 
 import pytest
@@ -11,17 +10,6 @@ import requests
 from tests.factories import assert_result, b64, concept_description, ref, uid
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def api(live_server: str) -> str:
-    return f"{live_server}/api/v3.1"
 
 
 def post(http: requests.Session, api: str, obj: dict) -> dict:

@@ -6,7 +6,7 @@ import base64
 import io
 import threading
 import zipfile
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urljoin
 
 import pytest
@@ -26,17 +26,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def api(live_server: str) -> str:
-    return f"{live_server}/api/v3.1"
 
 
 def new_submodel(http: requests.Session, api: str, elements: list[dict] | None = None) -> tuple[dict, str]:

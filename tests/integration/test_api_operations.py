@@ -39,12 +39,6 @@ def request_body(speed: int = 1500, **extra: Any) -> dict:
 
 
 @pytest.fixture(scope="module")
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
 def ops(http: requests.Session, live_server: str) -> str:
     sm = pump_submodel()
     assert http.post(f"{live_server}/api/v3.1/submodels", json=sm).status_code == 201

@@ -60,17 +60,6 @@ def unordered(value: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def api(live_server: str) -> str:
-    return f"{live_server}/api/v3.1"
-
-
-@pytest.fixture(scope="module")
 def posted(http: requests.Session, api: str) -> dict[str, list[dict]]:
     """Every example identifiable, POSTed in its canonical JSON form; by route."""
     by_route: dict[str, list[dict]] = {route: [] for route in ROUTES.values()}

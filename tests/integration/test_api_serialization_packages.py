@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from typing import Iterator
 from urllib.parse import urljoin
 
 import pytest
@@ -30,17 +29,6 @@ pytestmark = pytest.mark.integration
 
 AASX = "application/asset-administration-shell-package+xml"
 PDF = b"%PDF-1.4 test manual\n" + bytes(range(256))
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def api(live_server: str) -> str:
-    return f"{live_server}/api/v3.1"
 
 
 @pytest.fixture(scope="module")

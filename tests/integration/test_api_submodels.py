@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-from typing import Iterator
 from urllib.parse import urljoin
 
 import pytest
@@ -22,17 +21,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def api(live_server: str) -> str:
-    return f"{live_server}/api/v3.1"
 
 
 def post(http: requests.Session, api: str, obj: dict) -> dict:
