@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import requests
 
@@ -211,3 +211,15 @@ def assert_result(response: requests.Response, status: int, *words: str) -> JSON
         assert word.lower() in message["text"].lower(), f"{word!r} not in {message['text']!r}"
     result: JSON = message
     return result
+
+
+def empty_arrays(data: Any, path: str = "$") -> Iterator[str]:
+    """JSON paths of the empty arrays in ``data`` (several AAS clients and the test engine reject them)."""
+    if isinstance(data, list):
+        if not data:
+            yield path
+        for index, item in enumerate(data):
+            yield from empty_arrays(item, f"{path}[{index}]")
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from empty_arrays(value, f"{path}.{key}")

@@ -12,6 +12,7 @@ from basyx.aas.adapter.json import read_aas_json_file, write_aas_json_file
 
 from aas_server.demo import build_demo_plant
 from submodels import semantic_ids as sid
+from tests.factories import empty_arrays
 
 pytestmark = pytest.mark.unit
 
@@ -67,17 +68,6 @@ def _all_elements(store):
     for identifiable in store:
         if isinstance(identifiable, model.Submodel):
             yield from _walk(identifiable.submodel_element)
-
-
-def _empty_arrays(data, path="$"):
-    if isinstance(data, list):
-        if not data:
-            yield path
-        for index, item in enumerate(data):
-            yield from _empty_arrays(item, f"{path}[{index}]")
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            yield from _empty_arrays(value, f"{path}.{key}")
 
 
 def _of_type(store, cls):
@@ -138,8 +128,8 @@ def test_json_round_trip_with_strict_decoder(plant, json_text):
     assert {i.id for i in decoded} == {i.id for i in store}
 
 
-def test_json_has_no_empty_arrays(json_text):
-    assert list(_empty_arrays(json.loads(json_text))) == []
+def test_json_has_noempty_arrays(json_text):
+    assert list(empty_arrays(json.loads(json_text))) == []
 
 
 def test_json_passes_official_file_checks(json_text):

@@ -10,10 +10,12 @@ import aas_test_engines.file as aas_file
 import pytest
 from basyx.aas import model
 
-from aas_server.model import codec
+from aas_server.errors import NotFoundError
+from aas_server.model import codec, paths, tree
 from submodels import carbon_footprint, catenax, digital_nameplate, technical_data, time_series
 from submodels import semantic_ids as sid
-from submodels.templates import TEMPLATES, ElementSpec, Finding, Template, get_template, parse_path
+from submodels.templates import TEMPLATES, ElementSpec, Finding, Template, get_template
+from tests.factories import empty_arrays
 
 pytestmark = pytest.mark.unit
 
@@ -207,28 +209,13 @@ def _environment(submodel: dict[str, Any], concepts: list[model.ConceptDescripti
     return environment
 
 
-def _empty_arrays(data: Any, path: str = "$"):
-    if isinstance(data, list):
-        if not data:
-            yield path
-        for index, item in enumerate(data):
-            yield from _empty_arrays(item, f"{path}[{index}]")
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            yield from _empty_arrays(value, f"{path}.{key}")
-
-
 def _find(submodel: dict[str, Any], path: str) -> dict[str, Any]:
     """The element at an idShortPath in submodel JSON."""
-    elements, element = submodel["submodelElements"], None
-    for token in parse_path(path):
-        if isinstance(token, int):
-            element = elements[token]
-        else:
-            element = next(e for e in elements if e.get("idShort") == token)
-        elements = element.get("value") if isinstance(element.get("value"), list) else []
-    assert element is not None
-    return element
+    parsed = paths.parse_path(path)
+    top = next((e for e in submodel.get("submodelElements", []) if e.get("idShort") == parsed[0]), None)
+    if top is None:
+        raise NotFoundError("submodel element not found", path=path)
+    return tree.find(top, parsed)
 
 
 def _build(name: str, **changes: Any) -> dict[str, Any]:
@@ -246,7 +233,7 @@ def test_full_build_is_valid_recognisable_and_clean(name):
     submodel = _build(name)
 
     assert codec.validate("submodel", submodel) == submodel  # strict SDK decoding; already canonical
-    assert list(_empty_arrays(submodel)) == []
+    assert list(empty_arrays(submodel)) == []
     assert submodel["idShort"] == template.id_short
     assert submodel["semanticId"]["keys"][0]["value"] == template.semantic_id
     assert submodel.get("kind", "Instance") == "Instance"
@@ -271,7 +258,7 @@ def test_missing_required_element_is_reported_not_invented(name):
     path = MISSING[name]
     submodel = _build(name, **{path: None})
 
-    with pytest.raises(StopIteration):
+    with pytest.raises(NotFoundError):
         _find(submodel, path)
     findings = get_template(name).check(submodel)
     assert [(f.path, f.severity) for f in findings] == [(path, "error")]
@@ -552,7 +539,7 @@ def test_concept_descriptions_cover_the_filled_elements(module):
             assert content.unit == spec.unit, spec.semantic_id
 
     environment = _environment(_build(templates[0].name), concepts)
-    assert list(_empty_arrays(environment)) == []
+    assert list(empty_arrays(environment)) == []
     result = aas_file.check_json_data(json.loads(json.dumps(environment)), "3.0")
     assert result.ok(), "\n".join(result.to_lines())
 
