@@ -68,6 +68,13 @@ class Settings:
         return cls(**{name: _coerce(cls, name, value) for name, value in values.items()})
 
 
+def secret_from_env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The secret in environment variable ``name``, which a policy file (ports, masking) names: secrets never sit
+    in files. ``None`` when unset or empty."""
+    value = (os.environ if environ is None else environ).get(name)
+    return value or None
+
+
 def _read_config_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
