@@ -40,6 +40,19 @@ class Settings:
     operation_timeout_s: float = 60.0
     #: log level of the server's loggers
     log_level: str = "INFO"
+    #: ``text`` for a terminal, ``json`` for log collectors (one JSON object per line, with the request id)
+    log_format: str = "text"
+    #: specificAssetId names that may be PUBLIC_READABLE (Catena-X), comma-separated
+    public_asset_id_names: str = "manufacturerPartId,assetLifecyclePhase"
+    #: optional ``subprotocol`` of this server's descriptor endpoints (e.g. ``DSP`` behind a connector)
+    registry_subprotocol: str = ""
+    #: ``subprotocolBody`` template; ``${id}`` is the shell's or submodel's id (``id=${id};dspEndpoint=...``)
+    registry_subprotocol_body: str = ""
+    registry_subprotocol_body_encoding: str = "plain"
+    #: AAS Registry (API root, e.g. ``https://dtr.example.com/api/v3``) that shell descriptors are pushed to
+    registry_push_url: str = ""
+    #: seconds between push rounds of ``aas-server registry-push``
+    registry_push_interval_s: float = 10.0
 
     @property
     def store_kind(self) -> str:
@@ -48,6 +61,10 @@ class Settings:
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def public_asset_id_name_set(self) -> frozenset[str]:
+        return frozenset(n.strip() for n in self.public_asset_id_names.split(",") if n.strip())
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

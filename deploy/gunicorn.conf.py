@@ -6,6 +6,7 @@ flight finish within ``graceful_timeout``); ``kill -TERM`` stops after the same 
 """
 import multiprocessing
 import os
+import tempfile
 
 # one listener per port: AAS_BIND takes a comma-separated list ("0.0.0.0:8080,0.0.0.0:8081"); a port whose
 # `listen` names one of these addresses is served on it (see README "Output ports")
@@ -31,5 +32,16 @@ preload_app = False
 forwarded_allow_ips = os.environ.get("AAS_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # heartbeat files on tmpfs where there is one (containers): a slow disk must not make the arbiter kill workers
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-accesslog = os.environ.get("AAS_ACCESS_LOG", "-") or None  # empty: no access log
+# with AAS_LOG_FORMAT=json the app writes one structured line per request itself (with the request id)
+accesslog = None if os.environ.get("AAS_LOG_FORMAT") == "json" else os.environ.get("AAS_ACCESS_LOG", "-") or None
 errorlog = "-"
+
+# Prometheus multiprocess mode: every worker writes its samples to files here and /metrics merges them; a fresh
+# directory per arbiter, so counters of a previous run never leak into this one
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="aas-metrics-"))
+
+
+def child_exit(server, worker):  # noqa: ANN001 (gunicorn hook signature)
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

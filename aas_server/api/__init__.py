@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from . import concept_descriptions, description, errors, lineage, packages, serialization, shells, submodels
+from . import concept_descriptions, description, errors, health, lineage, packages, serialization, shells, submodels
 
 API_PREFIXES = {"v3_1": "/api/v3.1", "v3_0": "/api/v3.0"}
 
@@ -27,5 +27,6 @@ def register(app: Flask) -> None:
     api = _api_blueprint()
     for name, prefix in API_PREFIXES.items():
         app.register_blueprint(api, url_prefix=prefix, name=name)
+    app.register_blueprint(health.bp)  # /health/*, /metrics: probes and operators
     app.register_blueprint(lineage.bp)  # /internal/lineage: batch adapter lineage, outside the Part 2 API
     errors.register(app)

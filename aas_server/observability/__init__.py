@@ -1,0 +1,1 @@
+"""What operators watch: structured logs with a request id, Prometheus metrics, health and readiness."""

@@ -1,0 +1,98 @@
+"""Prometheus metrics (prometheus-client).
+
+Under gunicorn each worker is a process: with ``PROMETHEUS_MULTIPROC_DIR`` set (``deploy/gunicorn.conf.py`` sets
+it) the workers write their samples to files there and :func:`exposition` merges them, so any worker answers
+``/metrics`` for all. Figures that live in the store rather than in one process (gateway state, ingest totals,
+privacy budgets) are read from the store at scrape time by :class:`StoreCollector`, so every API replica reports
+the same values.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ..store.base import Store, iterate
+
+REQUESTS = Counter("aas_http_requests", "HTTP requests served", ["port", "method", "route", "status"])
+REQUEST_SECONDS = Histogram(
+    "aas_http_request_duration_seconds", "time to answer an HTTP request", ["port", "method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+STORE_SECONDS = Histogram(
+    "aas_store_operation_duration_seconds", "time of one store operation", ["operation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+)
+MASKED_ELEMENTS = Counter("aas_masked_elements", "submodel elements served in masked form", ["port", "form"])
+PRIVACY_RELEASES = Counter("aas_privacy_releases", "differentially private releases", ["port", "outcome"])
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text exposition of all metrics, merged across gunicorn workers when multiprocess mode is on."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        for collector in _store_collectors:
+            registry.register(collector)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+_store_collectors: list[Collector] = []
+
+
+class StoreCollector(Collector):
+    """Gauges computed from store records at scrape time: one family per ``(collection, reader)`` pair.
+
+    ``reader`` turns the records of a collection into metric families; it runs on every scrape, so collections
+    read here must stay small (one record per gateway source, per adapter, per partner).
+    """
+
+    def __init__(self, store: Store, readers: dict[str, Callable[[list[dict[str, Any]]], Iterator[Metric]]]) -> None:
+        self.store = store
+        self.readers = readers
+
+    def collect(self) -> Iterator[Metric]:
+        for collection, reader in self.readers.items():
+            yield from reader(list(iterate(lambda page: self.store.find_records(collection, page))))
+
+
+def register_store_collector(collector: StoreCollector) -> None:
+    """Expose ``collector`` on ``/metrics`` (in both single- and multiprocess mode)."""
+    _store_collectors.append(collector)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        REGISTRY.register(collector)
+
+
+def gauge_family(name: str, documentation: str, labels: list[str],
+                 samples: list[tuple[list[str], float]]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for label_values, value in samples:
+        family.add_metric(label_values, value)
+    return family
+
+
+class InstrumentedStore:
+    """A Store decorator that times every store call into ``aas_store_operation_duration_seconds``."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if name.startswith("_") or not callable(attribute):
+            return attribute
+        histogram = STORE_SECONDS.labels(name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with histogram.time():
+                return attribute(*args, **kwargs)
+
+        setattr(self, name, timed)  # looked up once per method
+        return timed
