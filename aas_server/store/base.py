@@ -13,6 +13,8 @@ T = TypeVar("T")
 JSON = dict[str, Any]
 
 KINDS = ("shell", "submodel", "concept_description")
+#: kinds of the registry and discovery services (``aas_server.registry``), stored like identifiables
+REGISTRY_KINDS = ("shell_descriptor", "submodel_descriptor", "asset_links")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +113,15 @@ class Store(Protocol):
 
     def find_records(self, collection: str, page: PageRequest) -> Page[JSON]:
         """Records ordered by key."""
+
+    def update_record(self, collection: str, key: str, change: Callable[[JSON | None], JSON | None]) -> JSON | None:
+        """Atomic read-modify-write of one record, shared by all processes on the store (budgets, counters).
+
+        ``change`` gets the current record (``None``: absent) and returns the new one (``None``: delete it, or
+        leave it absent). It is re-applied to the newer record when a concurrent writer won, so it must be pure.
+        ``change`` may raise; then nothing is written. Returns what ``change`` returned for the write that won.
+        :raises ConflictError: concurrent writers kept winning
+        """
 
     def ping(self) -> None:
         """:raises StoreUnavailableError:"""

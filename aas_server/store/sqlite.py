@@ -298,6 +298,19 @@ class SqliteStore:
             if db.execute("DELETE FROM records WHERE collection=? AND key=?", (collection, key)).rowcount == 0:
                 raise NotFoundError(f"{collection} record not found", path=key)
 
+    def update_record(self, collection: str, key: str, change: Callable[[JSON | None], JSON | None]) -> JSON | None:
+        with self._transaction() as db:
+            row = db.execute("SELECT json FROM records WHERE collection=? AND key=?", (collection, key)).fetchone()
+            new = change(json.loads(row[0]) if row is not None else None)
+            if new is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO records (collection, key, json) VALUES (?,?,?)",
+                    (collection, key, json.dumps(new)),
+                )
+            elif row is not None:
+                db.execute("DELETE FROM records WHERE collection=? AND key=?", (collection, key))
+            return new
+
     def find_records(self, collection: str, page: PageRequest) -> Page[JSON]:
         rows = self._connection().execute(
             "SELECT key, json FROM records WHERE collection=? AND key>? ORDER BY key LIMIT ?",

@@ -588,6 +588,76 @@ def test_records_collections_are_separate(store: Store) -> None:
     assert store.get_record("b", "k") == {"in": "b"}
 
 
+def test_update_record_creates_changes_and_deletes(store: Store) -> None:
+    seen: list[JSON | None] = []
+
+    def bump(current: JSON | None) -> JSON | None:
+        seen.append(current)
+        return {"n": (current or {"n": 0})["n"] + 1}
+
+    assert store.update_record("counters", "c", bump) == {"n": 1}
+    assert store.update_record("counters", "c", bump) == {"n": 2}
+    assert seen == [None, {"n": 1}]
+    assert store.get_record("counters", "c") == {"n": 2}
+    assert store.update_record("counters", "c", lambda current: None) is None
+    with pytest.raises(NotFoundError):
+        store.get_record("counters", "c")
+    assert store.update_record("counters", "c", lambda current: None) is None
+    with pytest.raises(NotFoundError):
+        store.get_record("counters", "c")
+
+
+def test_update_record_continues_a_put_record(store: Store) -> None:
+    store.put_record("counters", "c", {"n": 5})
+    assert store.update_record("counters", "c", lambda current: {"n": current["n"] + 1} if current else None) == {
+        "n": 6
+    }
+    store.put_record("counters", "c", {"n": 0})
+    assert store.update_record("counters", "c", lambda current: current) == {"n": 0}
+    assert store.find_records("counters", PageRequest(10)).items == [{"n": 0}]
+
+
+def test_update_record_that_raises_changes_nothing(store: Store) -> None:
+    store.put_record("counters", "c", {"n": 1})
+
+    def fail(current: JSON | None) -> JSON | None:
+        raise InvalidRequestError("refused")
+
+    with pytest.raises(InvalidRequestError):
+        store.update_record("counters", "c", fail)
+    with pytest.raises(InvalidRequestError):
+        store.update_record("counters", "absent", fail)
+    assert store.get_record("counters", "c") == {"n": 1}
+    with pytest.raises(NotFoundError):
+        store.get_record("counters", "absent")
+
+
+def test_concurrent_update_record_loses_no_increment(store: Store) -> None:
+    """Threads increment one counter that none of them created: every increment counts exactly once."""
+    threads_n, rounds = 6, 15
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads_n)
+
+    def increment(current: JSON | None) -> JSON:
+        return {"n": (current or {"n": 0})["n"] + 1}
+
+    def work() -> None:
+        try:
+            start.wait()
+            for _ in range(rounds):
+                store.update_record("counters", "hot", increment)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.get_record("counters", "hot") == {"n": threads_n * rounds}
+
+
 # -- health -------------------------------------------------------------------------------------------------
 
 

@@ -55,6 +55,22 @@ class ConceptDescriptionDocument(IdentifiableDocument):
     meta = {"collection": "concept_descriptions"}
 
 
+class ShellDescriptorDocument(IdentifiableDocument):
+    """An AAS Registry entry (``aas_server.registry``): derived from a shell here, or registered."""
+
+    meta = {"collection": "shell_descriptors"}
+
+
+class SubmodelDescriptorDocument(IdentifiableDocument):
+    meta = {"collection": "submodel_descriptors"}
+
+
+class AssetLinksDocument(IdentifiableDocument):
+    """The discovery service's asset links of one shell id."""
+
+    meta = {"collection": "asset_links"}
+
+
 class SubmodelDocument(IdentifiableDocument):
     """A submodel header; its elements are the ``ElementDocument`` of its current ``generation``."""
 
@@ -96,12 +112,17 @@ class RecordDocument(Document):  # type: ignore[misc]
     collection = StringField(required=True)
     key = StringField(required=True)
     json = StringField(required=True)
+    #: incremented by every write; the compare-and-set token of ``update_record``
+    version = IntField()
 
 
 IDENTIFIABLE_DOCUMENTS: dict[str, type[IdentifiableDocument]] = {
     "shell": ShellDocument,
     "submodel": SubmodelDocument,
     "concept_description": ConceptDescriptionDocument,
+    "shell_descriptor": ShellDescriptorDocument,
+    "submodel_descriptor": SubmodelDescriptorDocument,
+    "asset_links": AssetLinksDocument,
 }
 
 

@@ -14,8 +14,8 @@ older than :data:`GARBAGE_AGE` is swept by later replaces and deletes. A generat
 rather than a counter, so two concurrent replaces, or a replace after a crashed one, never collide in the unique
 indexes.
 
-Single-element and header writes (``update_element``, ``update_header``) are optimistic compare-and-set on a
-per-document ``version``: ``update_one({_id, version}, {$set, $inc: {version: 1}})``, re-reading and re-applying
+Single-element, header and record writes (``update_element``, ``update_header``, ``update_record``) are
+optimistic compare-and-set on a per-document ``version``: ``update_one({_id, version}, {$set, $inc: {version: 1}})``, re-reading and re-applying
 ``change`` when a concurrent write won, at most :data:`MAX_ATTEMPTS` times, then :class:`ConflictError`.
 MongoDB makes each such ``update_one`` atomic, so concurrent writers never lose an update. **FerretDB 1.24 does
 not**: two concurrent compare-and-sets on one document can both report a match, and one change is lost (measured:
@@ -38,8 +38,10 @@ import functools
 import itertools
 import json
 import logging
+import random
 import re
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
@@ -86,6 +88,8 @@ R = TypeVar("R")
 
 #: compare-and-set attempts before a write gives up with ConflictError
 MAX_ATTEMPTS = 20
+#: longest random sleep between two compare-and-set attempts of ``update_record`` (exponential up to it)
+BACK_OFF_CAP_S = 0.05
 #: element generations not referenced by their header and older than this are garbage of a crashed write
 GARBAGE_AGE = datetime.timedelta(hours=1)
 #: default server selection timeout unless the URI sets one (pymongo's 30 s is too long for a web request)
@@ -522,12 +526,12 @@ class MongoStore:
 
     @_guarded
     def put_record(self, collection: str, key: str, doc: JSON) -> None:
-        record = {"collection": collection, "key": key, "json": _dumps(doc)}
+        record = {"$set": {"collection": collection, "key": key, "json": _dumps(doc)}, "$inc": {"version": 1}}
         try:
-            self._records.replace_one({"_id": _record_id(collection, key)}, record, upsert=True)
+            self._records.update_one({"_id": _record_id(collection, key)}, record, upsert=True)
         except DuplicateKeyError:
             # two upserts of a new key raced; the other one inserted it, now this one replaces it
-            self._records.replace_one({"_id": _record_id(collection, key)}, record, upsert=True)
+            self._records.update_one({"_id": _record_id(collection, key)}, record, upsert=True)
 
     @_guarded
     def get_record(self, collection: str, key: str) -> JSON:
@@ -542,6 +546,36 @@ class MongoStore:
             raise NotFoundError(f"{collection} record not found", path=key)
 
     @_guarded
+    def update_record(self, collection: str, key: str, change: Callable[[JSON | None], JSON | None]) -> JSON | None:
+        record_id = _record_id(collection, key)
+        for attempt in range(MAX_ATTEMPTS):
+            doc = self._records.find_one({"_id": record_id}, {"json": 1, "version": 1})
+            new = change(_loads(doc["json"]) if doc is not None else None)
+            if doc is None:
+                if new is None:
+                    return None
+                try:
+                    self._records.insert_one(
+                        {"_id": record_id, "collection": collection, "key": key, "json": _dumps(new), "version": 0}
+                    )
+                    return new
+                except DuplicateKeyError:
+                    pass  # a concurrent writer created it first: re-apply to its record
+            else:
+                # a record written before records had versions has none; {"version": None} matches it
+                guard = {"_id": record_id, "version": doc.get("version")}
+                if new is None:
+                    if self._records.delete_one(guard).deleted_count:
+                        return None
+                else:
+                    write = {"$set": {"json": _dumps(new)}, "$inc": {"version": 1}}
+                    if self._records.update_one(guard, write).matched_count:
+                        return new
+            logger.debug("update_record %s/%s lost a race, retrying", collection, key)
+            _back_off(attempt)
+        raise ConflictError(f"{collection} record changed concurrently too often", path=key)
+
+    @_guarded
     def find_records(self, collection: str, page: PageRequest) -> Page[JSON]:
         filter_: MongoDoc = {"collection": collection}
         if page.after is not None:
@@ -550,6 +584,12 @@ class MongoStore:
         more = len(docs) > page.limit
         docs = docs[: page.limit]
         return Page([_loads(d["json"]) for d in docs], docs[-1]["key"] if more else None)
+
+
+def _back_off(attempt: int) -> None:
+    """A short random sleep after a lost compare-and-set, so that many writers of one hot record (a shared
+    counter, a privacy budget) spread out instead of colliding again in lock step."""
+    time.sleep(random.uniform(0, min(BACK_OFF_CAP_S, 0.001 * 2**attempt)))
 
 
 def _dumps(obj: JSON) -> str:
