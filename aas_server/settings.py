@@ -118,9 +118,3 @@ def _coerce(cls: type[Settings], name: str, value: Any) -> Any:
         return str(value)
     except (TypeError, ValueError) as e:
         raise InvalidRequestError(f"setting {name!r}: {e}", path=ENV_PREFIX + name.upper()) from e
-
-
-def secret(name: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """The environment variable ``name``, for secrets a configuration file names but must not contain (the PLC
-    password of an OPC UA mapping); read here so that this stays the one module reading the environment."""
-    return (os.environ if environ is None else environ).get(name)

@@ -5,7 +5,7 @@ from asyncua import Client, ua
 from asyncua.crypto import security_policies
 
 from aas_server.errors import SourceUnavailableError
-from aas_server.settings import secret
+from aas_server.settings import secret_from_env
 
 from .mapping import SourceSpec
 
@@ -32,7 +32,7 @@ async def client_for(spec: SourceSpec) -> Client:
         except (OSError, ValueError) as e:
             raise SourceUnavailableError(f"source {spec.name}: unusable certificate or key: {e}") from e
     if spec.credentials is not None:
-        password = secret(spec.credentials.password_env)
+        password = secret_from_env(spec.credentials.password_env)
         if password is None:
             raise SourceUnavailableError(f"source {spec.name}: environment variable "
                                          f"{spec.credentials.password_env} (the password of user "
