@@ -53,6 +53,14 @@ def register(commands: Any) -> None:
     show.add_argument("path", nargs="?", help="idShortPath of the element; without it every entry is listed")
     show.set_defaults(run=_lineage)
 
+    gateway = commands.add_parser("gateway", help="keep submodel elements fresh from OPC UA PLCs (live adapter)",
+                                  description="Runs until SIGTERM/SIGINT (exit code 0); 2: invalid mapping.")
+    gateway.add_argument("--mapping", "-m", required=True,
+                         help=f"OPC UA mapping YAML file; a bare name picks a shipped one ({MAPPINGS})")
+    gateway.add_argument("--flush-ms", type=float, default=100.0,
+                         help="milliseconds between batched store writes (default 100)")
+    gateway.set_defaults(run=_gateway)
+
 
 def resolve_mapping(name: str) -> Path:
     path = Path(name)
@@ -129,6 +137,18 @@ def print_summary(summary: Summary, seconds: float, out: IO[str]) -> None:
                 print(f"    {severity} {path or '(submodel)'}: {message} ({count} submodel{'s' * (count != 1)})",
                       file=out)
     print(f"reject report: {summary.reject_report or 'none (nothing rejected)'}", file=out)
+
+
+def _gateway(args: argparse.Namespace, settings: Settings) -> int:
+    from .opcua import gateway
+    from .opcua import mapping as opcua_mapping
+
+    try:
+        mapping = opcua_mapping.load(resolve_mapping(args.mapping))
+    except mappings.MappingError as e:
+        print(f"aas-server gateway: invalid mapping\n{e}", file=sys.stderr)
+        return 2
+    return gateway.serve(mapping, settings, args.flush_ms / 1000)
 
 
 def _lineage(args: argparse.Namespace, settings: Settings) -> int:
