@@ -67,6 +67,23 @@ def id_arg(name: str) -> str | None:
     return decode_id(value, name) if value else None
 
 
+def asset_id_args(name: str = "assetIds") -> list[tuple[str, str]]:
+    """(name, value) of each base64url-encoded SpecificAssetId (or array of them) in the ``name`` arguments."""
+    found = []
+    for encoded in request.args.getlist(name):
+        data = codec.parse_json(decode_id(encoded, name))
+        found += asset_links(data if isinstance(data, list) else [data], name)
+    return found
+
+
+def asset_links(items: list[Any], path: str) -> list[tuple[str, str]]:
+    """(name, value) of SpecificAssetId or AssetLink objects. :raises InvalidRequestError:"""
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("value"), str):
+            raise InvalidRequestError("expected SpecificAssetId objects with name and value strings", path=path)
+    return [(item["name"], item["value"]) for item in items]
+
+
 def choice_arg(name: str, allowed: tuple[str, ...], default: str) -> str:
     value = request.args.get(name, default)
     if value not in allowed:

@@ -14,11 +14,21 @@ _SPECS = (
     ("SubmodelRepositoryServiceSpecification", ("SSP-001", "SSP-002")),
     ("ConceptDescriptionRepositoryServiceSpecification", ("SSP-001",)),
     ("AasxFileServerServiceSpecification", ("SSP-001",)),
+    ("AssetAdministrationShellRegistryServiceSpecification", ("SSP-001", "SSP-002")),
+    ("SubmodelRegistryServiceSpecification", ("SSP-001", "SSP-002")),
+    ("DiscoveryServiceSpecification", ("SSP-001",)),
+)
+#: profiles that 3.1 added: the registries' bulk profiles and the discovery read profile (shellsByAssetLink)
+_SPECS_SINCE_3_1 = (
+    ("AssetAdministrationShellRegistryServiceSpecification", ("SSP-003",)),
+    ("SubmodelRegistryServiceSpecification", ("SSP-003",)),
+    ("DiscoveryServiceSpecification", ("SSP-002",)),
 )
 
 
 def profiles(minor: int) -> list[str]:
-    return [_PREFIX.format(minor=minor, spec=spec, profile=p) for spec, ids in _SPECS for p in ids]
+    specs = _SPECS + (_SPECS_SINCE_3_1 if minor >= 1 else ())
+    return [_PREFIX.format(minor=minor, spec=spec, profile=p) for spec, ids in specs for p in ids]
 
 
 @bp.get("/description")

@@ -4,32 +4,20 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from ..errors import InvalidRequestError
-from ..model import codec, views
+from ..model import views
 from ..model.ids import decode_id
 from ..model.index import ASSET_ID, asset_id_term
 from ..services.identifiables import thumbnail_key
 from ..store.base import Page, Query
-from .common import body, created, json_response, no_content, page_request, paged, services, url_for_id
+from .common import asset_id_args, body, created, json_response, no_content, page_request, paged, services, url_for_id
 from .files import read_upload, send_attachment
 
 bp = Blueprint("shells", __name__, url_prefix="/shells")
 
 
-def _asset_id_terms() -> tuple[tuple[str, str], ...]:
-    """``assetIds`` filters: base64url-encoded SpecificAssetId JSON objects, each of which must match."""
-    terms = []
-    for encoded in request.args.getlist("assetIds"):
-        data = codec.parse_json(decode_id(encoded, "assetIds"))
-        items = data if isinstance(data, list) else [data]
-        for item in items:
-            if not isinstance(item, dict) or not isinstance(item.get("name"), str) or "value" not in item:
-                raise InvalidRequestError("assetIds must hold SpecificAssetId objects with name and value", path="assetIds")
-            terms.append((ASSET_ID, asset_id_term(item["name"], str(item["value"]))))
-    return tuple(terms)
-
-
 def _query() -> Query:
-    return Query(id_short=request.args.get("idShort") or None, terms=_asset_id_terms())
+    terms = tuple((ASSET_ID, asset_id_term(name, value)) for name, value in asset_id_args())
+    return Query(id_short=request.args.get("idShort") or None, terms=terms)
 
 
 @bp.get("")

@@ -9,6 +9,10 @@ from typing import Any
 ASSET_ID = "assetId"
 IS_CASE_OF = "isCaseOf"
 DATA_SPECIFICATION = "dataSpecification"
+ASSET_KIND = "assetKind"
+ASSET_TYPE = "assetType"
+#: a shell's submodel references, so that a submodel's change finds the shells (and descriptors) naming it
+SUBMODEL = "submodel"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,12 +34,21 @@ def reference_value(reference: dict[str, Any] | None) -> str | None:
 
 
 def index_fields(obj: dict[str, Any]) -> IndexFields:
+    """Shells carry asset data in ``assetInformation``; registry descriptors at the top level; asset link
+    records of the discovery service in ``assetLinks`` (the global asset id as a link named ``globalAssetId``)."""
     terms: set[tuple[str, str]] = set()
-    asset_info = obj.get("assetInformation") or {}
+    asset_info = obj.get("assetInformation") or obj
     if "globalAssetId" in asset_info:
         terms.add((ASSET_ID, asset_id_term("globalAssetId", asset_info["globalAssetId"])))
-    for specific in asset_info.get("specificAssetIds") or []:
+    for specific in [*(asset_info.get("specificAssetIds") or []), *(obj.get("assetLinks") or [])]:
         terms.add((ASSET_ID, asset_id_term(specific["name"], specific["value"])))
+    for field in (ASSET_KIND, ASSET_TYPE):
+        if field in asset_info:
+            terms.add((field, asset_info[field]))
+    for ref in obj.get("submodels") or []:
+        keys = ref.get("keys") or []
+        if keys and keys[-1].get("type") == "Submodel":
+            terms.add((SUBMODEL, keys[-1]["value"]))
     for ref in obj.get("isCaseOf") or []:
         value = reference_value(ref)
         if value:

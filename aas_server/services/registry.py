@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..registry.service import DiscoveryService, RegistryService
 from ..settings import Settings
 from ..store.base import Store
 from .identifiables import IdentifiableService, ShellService
@@ -20,6 +21,8 @@ class Services:
     concept_descriptions: IdentifiableService
     operations: OperationService
     packages: PackageService
+    registry: RegistryService
+    discovery: DiscoveryService
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> "Services":
@@ -32,4 +35,6 @@ class Services:
             concept_descriptions=IdentifiableService(store, "concept_description"),
             operations=OperationService(store, submodels, settings.operation_timeout_s),
             packages=PackageService(store),
+            registry=RegistryService(store, settings.public_asset_id_name_set),
+            discovery=DiscoveryService(store, settings.public_asset_id_name_set),
         )

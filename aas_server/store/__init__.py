@@ -8,7 +8,12 @@ from .base import Store
 
 
 def open_store(settings: Settings) -> Store:
-    """The store the settings select, loaded through the ``aas_server.stores`` entry points."""
+    """The store the settings select, loaded through the ``aas_server.stores`` entry points, wrapped so that
+    registry descriptors stay in step with the repository (``registry.sync``)."""
     (entry,) = entry_points(group="aas_server.stores", name=settings.store_kind)
     store: Store = entry.load().from_settings(settings)
-    return store
+    # descriptors and asset links follow every shell and submodel write, whoever writes (API, import, adapter)
+    from ..registry.sync import RegistrySyncStore
+
+    synced: Store = RegistrySyncStore(store, push=bool(settings.registry_push_url))  # type: ignore[assignment]
+    return synced
