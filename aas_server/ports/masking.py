@@ -1,0 +1,245 @@
+"""Per-element masking of what a port serves: the one place a masking profile is applied.
+
+Every submodel element is checked against the profile's rules in file order; the first rule whose conditions
+all hold decides its form. ``drop`` removes the element with everything inside; ``dp`` replaces it with a
+differentially private release; any other transform masks the element's own value and is inherited by the
+elements inside it that no rule matches themselves (``keep`` included, so a ``keep`` rule exempts a subtree).
+Elements no rule matches, inside no matched element, get the profile's ``default`` (``keep`` unless set).
+
+Masking is copy-on-write: an element whose subtree nothing changes is returned as the very same object, so the
+input must be treated as read-only (as the stores' JSON is). Every masked element is reported to the disclosure
+audit with its form.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NotFoundError
+from ..model import tree
+from ..model.paths import parse_path
+from ..security.caller import Caller
+from ..store.base import JSON, Store
+from .audit import record_disclosure
+from .masking_profile import (
+    MaskingProfile,
+    MaskingProfileError,
+    Rule,
+    load_profile,
+)
+from .masking_pseudonyms import EVERY_PARTNER, Pseudonyms
+from .masking_transforms import generalize, marked, marker_form, pseudonymize, redact
+
+if TYPE_CHECKING:
+    from .privacy import PrivacyEngine
+
+__all__ = ["Masker", "MaskingProfile", "MaskingProfileError", "load_profile", "marked"]
+
+logger = logging.getLogger(__name__)
+
+#: the audit form of each transform that masks a value
+_FORMS = {"redact": "redacted", "hmac": "hmac", "tokenize": "token", "generalize": "generalized"}
+_OPERATION_VARIABLES = ("inputVariables", "outputVariables", "inoutputVariables")
+
+
+class Masker:
+    """Applies one port's masking profile.
+
+    :param store: holds the token vault (``tokenize``)
+    :param privacy: the engine behind ``dp`` rules; required when the profile has any
+    :raises ValueError: the profile has dp rules and no engine is given
+    """
+
+    def __init__(self, profile: MaskingProfile, store: Store, privacy: PrivacyEngine | None = None) -> None:
+        if profile.uses_dp and privacy is None:
+            raise ValueError(f"masking profile {profile.name!r} has dp rules: a PrivacyEngine is required")
+        self.profile = profile
+        self.privacy = privacy
+        self.pseudonyms = Pseudonyms(profile.secret, store) if profile.secret is not None else None
+        self._fallbacks_logged: set[tuple[str, str, str]] = set()
+
+    def mask_submodel(self, submodel: JSON, caller: Caller | None) -> JSON:
+        """``submodel`` (with ``submodelElements``) as ``caller`` may see it: a new dict sharing untouched
+        subtrees with the input."""
+        run = _Run(self, submodel, caller)
+        out = dict(submodel)
+        elements = submodel.get("submodelElements")
+        if elements and not run.inert:
+            masked = run.children(elements, "", "", self.profile.default, is_list=False)
+            if masked:
+                out["submodelElements"] = masked
+            else:
+                out.pop("submodelElements")
+        run.report()
+        return out
+
+    def mask_element(self, submodel_header: JSON, path: str, element: JSON, caller: Caller | None,
+                     ancestors: Sequence[JSON] = ()) -> JSON | None:
+        """The element at idShortPath ``path`` as ``caller`` may see it; ``None`` when it is dropped.
+
+        For a nested ``path`` pass the raw ``ancestors`` (top-level element first): the rules that match them
+        (by semanticId or qualifier too) decide for the element when none matches it. Without them only the
+        ancestors' paths are checked. Prefer :meth:`mask_at` where list items may be dropped (it addresses the
+        masked list, whose indexes shift).
+        """
+        segments = parse_path(path)
+        run = _Run(self, submodel_header, caller)
+        inherited = self.profile.default
+        slashed = ""
+        for depth, segment in enumerate(segments[:-1]):
+            slashed += f"/{segment}"
+            ancestor = ancestors[depth] if depth < len(ancestors) else {}
+            inherited = run.decide(ancestor, slashed, inherited)
+            if inherited.transform in ("drop", "dp"):  # the element is not served on its own
+                return None
+        result = element if run.inert else run.element(element, path, f"{slashed}/{segments[-1]}", inherited)
+        run.report()
+        return result
+
+    def mask_at(self, submodel_header: JSON, top: JSON, path: str, caller: Caller | None) -> JSON | None:
+        """The element at ``path`` in the masked top-level element ``top`` (``None``: dropped, or no such path
+        in the masked view); only what lies at or below ``path`` is reported to the audit."""
+        segments = parse_path(path)
+        run = _Run(self, submodel_header, caller)
+        if run.inert:
+            masked: JSON | None = top
+        else:
+            masked = run.element(top, str(segments[0]), f"/{segments[0]}", self.profile.default)
+        try:
+            found = tree.find(masked, segments) if masked is not None else None
+        except NotFoundError:
+            found = None
+        run.report(within=path if found is not None else None)
+        return found
+
+    def fell_back(self, rule: Rule, element: JSON) -> None:
+        key = (rule.name, element.get("modelType", ""), element.get("valueType", ""))
+        if key not in self._fallbacks_logged:
+            self._fallbacks_logged.add(key)
+            logger.warning("masking rule %r (line %d): %s does not fit %s %s; redacted instead", rule.name,
+                           rule.line, rule.transform, key[1], key[2] or "")
+
+
+class _Run:
+    """One masking call: the submodel, the caller and the rules that can apply to both."""
+
+    def __init__(self, masker: Masker, header: JSON, caller: Caller | None) -> None:
+        self.masker = masker
+        self.caller = caller
+        self.submodel_id = header.get("id")
+        self.rules = [rule for rule in masker.profile.rules if rule.applies_to(header, caller)]
+        #: nothing can change: no rule applies and unmatched elements are kept
+        self.inert = not self.rules and masker.profile.default.transform == "keep"
+        self.disclosures: list[tuple[str, str]] = []
+
+    def decide(self, element: JSON, slashed: str, inherited: Rule) -> Rule:
+        for rule in self.rules:
+            if rule.matches(element, slashed):
+                return rule
+        return inherited
+
+    def element(self, element: JSON, path: str, slashed: str, inherited: Rule) -> JSON | None:
+        """``element`` masked. ``path`` is its idShortPath in the masked view (what partners see and the audit
+        records), ``slashed`` its stored path (what rules match)."""
+        rule = self.decide(element, slashed, inherited)
+        transform = rule.transform
+        if transform == "drop":
+            self.disclosures.append((path, "dropped"))
+            return None
+        if transform == "dp":
+            return self.release(rule, element, path)
+        out = element if transform == "keep" else self.transform(rule, element, path)
+        kind = element.get("modelType", "")
+        key = tree.CHILDREN_KEY.get(kind)
+        kids = element.get(key) if key else None
+        if kids:
+            masked = self.children(kids, path, slashed, rule, is_list=kind == "SubmodelElementList")
+            if masked is not kids:
+                out = dict(out) if out is element else out
+                if masked:
+                    out[key] = masked  # type: ignore[index]
+                else:
+                    out.pop(key)  # type: ignore[arg-type]
+        if kind == "Operation":
+            out = self.operation_variables(element, out, path, slashed, rule)
+        return out
+
+    def children(self, kids: list[JSON], path: str, slashed: str, inherited: Rule, is_list: bool) -> list[JSON]:
+        """``kids`` masked; the very same list when none changed."""
+        changed: list[JSON] | None = None
+        for i, kid in enumerate(kids):
+            if is_list:
+                shown = i if changed is None else len(changed)  # index in the masked list
+                masked = self.element(kid, f"{path}[{shown}]", f"{slashed}/{i}", inherited)
+            else:
+                id_short = kid.get("idShort", "")
+                masked = self.element(kid, f"{path}.{id_short}" if path else id_short, f"{slashed}/{id_short}",
+                                      inherited)
+            if masked is not kid and changed is None:
+                changed = kids[:i]
+            if changed is not None and masked is not None:
+                changed.append(masked)
+        return kids if changed is None else changed
+
+    def operation_variables(self, element: JSON, out: JSON, path: str, slashed: str, rule: Rule) -> JSON:
+        """An Operation's variables, addressed ``Operation.<idShort>`` like the API's operation results."""
+        for key in _OPERATION_VARIABLES:
+            variables = element.get(key)
+            if not variables:
+                continue
+            values = [v.get("value", {}) for v in variables]
+            masked = self.children(values, path, slashed, rule, is_list=False)
+            if masked is not values:
+                out = dict(out) if out is element else out
+                if masked:
+                    out[key] = [{"value": v} for v in masked]
+                else:
+                    out.pop(key)
+        return out
+
+    def transform(self, rule: Rule, element: JSON, path: str) -> JSON:
+        transform = rule.transform
+        form = _FORMS[transform]
+        masked: JSON | None
+        if transform == "redact":
+            masked = redact(element)
+        elif transform == "generalize":
+            masked = generalize(element, rule.generalization) if rule.generalization else None
+        else:
+            masked = pseudonymize(element, self.pseudonymizer(rule))
+        if masked is None:
+            self.masker.fell_back(rule, element)
+            masked, form = redact(element), "redacted"
+        if masked is element:  # no value of its own (a collection, a Capability, an empty Property)
+            return element
+        self.disclosures.append((path, form))
+        return marked(masked, form)
+
+    def pseudonymizer(self, rule: Rule) -> Any:
+        pseudonyms = self.masker.pseudonyms
+        assert pseudonyms is not None
+        partner = self.caller.partner if rule.per_partner and self.caller is not None else EVERY_PARTNER
+        if rule.transform == "hmac":
+            return lambda value: pseudonyms.hmac(partner, value)
+        return lambda value: pseudonyms.token(partner, value)
+
+    def release(self, rule: Rule, element: JSON, path: str) -> JSON:
+        """A dp rule's element: the privacy engine's release (computed once per partner and data version)."""
+        engine = self.masker.privacy
+        assert engine is not None
+        released: JSON = engine.release(self.caller, str(self.submodel_id), path, element, rule.dp_spec)
+        form = marker_form(released)
+        if form is None:
+            form = "dp"
+            released = marked(dict(released), form)
+        self.disclosures.append((path, form))
+        return released
+
+    def report(self, within: str | None = "") -> None:
+        """Hand the disclosures to the audit: all (``within`` empty), those at or below ``within``, or none."""
+        if within is None:
+            return
+        for path, form in self.disclosures:
+            if not within or path == within or path.startswith((f"{within}.", f"{within}[")):
+                record_disclosure(self.submodel_id, path, form)
