@@ -32,14 +32,20 @@ class LoadResult:
                 f"p99 {self.percentile(99):7.2f} ms   errors {self.errors}")
 
 
-def _worker(url: str, method: str, body: bytes | None, seconds: float, queue: "multiprocessing.Queue[object]") -> None:
+def _worker(url: str, method: str, body: bytes | None, seconds: float, queue: "multiprocessing.Queue[object]",
+            rate: float | None = None, extra_headers: dict[str, str] | None = None) -> None:
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     headers = {"Content-Type": "application/json"} if body is not None else {}
+    headers.update(extra_headers or {})
     latencies, errors = [], 0
     end = time.perf_counter() + seconds
+    next_at = time.perf_counter()
     while time.perf_counter() < end:
+        if rate:  # open loop: requests on a fixed schedule, whatever the server's speed
+            next_at += 1 / rate
+            time.sleep(max(0.0, next_at - time.perf_counter()))
         start = time.perf_counter()
         try:
             conn.request(method, path, body=body, headers=headers)
@@ -56,9 +62,12 @@ def _worker(url: str, method: str, body: bytes | None, seconds: float, queue: "m
 
 
 def run_load(url: str, *, seconds: float = 10, concurrency: int = 4, method: str = "GET",
-             body: bytes | None = None) -> LoadResult:
+             body: bytes | None = None, rate: float | None = None,
+             headers: dict[str, str] | None = None) -> LoadResult:
+    """Load ``url`` from ``concurrency`` processes; with ``rate``, each sends that many requests per second."""
     queue: "multiprocessing.Queue[object]" = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=_worker, args=(url, method, body, seconds, queue)) for _ in range(concurrency)]
+    procs = [multiprocessing.Process(target=_worker, args=(url, method, body, seconds, queue, rate, headers))
+             for _ in range(concurrency)]
     started = time.perf_counter()
     for p in procs:
         p.start()

@@ -52,6 +52,12 @@ class GunicornServer:
         self.__exit__(None, None, None)
         raise RuntimeError(f"gunicorn did not answer within 60 s: {self.log_tail()}")
 
+    @property
+    def pid(self) -> int:
+        """The gunicorn arbiter's process id (its workers are its children)."""
+        assert self._process is not None
+        return self._process.pid
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
