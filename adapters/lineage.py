@@ -15,7 +15,9 @@ PROV term                 what it holds here
 ``prov:wasDerivedFrom``   the source: ``file``, ``checksum`` (sha256, so a position names one version of the
                           file), ``line``/``endLine`` or ``xpath``, ``document`` (IDoc number), ``field``;
                           its ``generatedAtTime`` is the source time (IDoc creation time, a mapped
-                          ``source_time`` field, else the file's modification time)
+                          ``source_time`` field, else the file's modification time); for live values of the
+                          OPC UA gateway (entries with ``live: true``): ``endpoint``, ``nodeId``,
+                          ``generatedAtTime`` (OPC UA source timestamp) and ``serverTimestamp``
 ========================  ==================================================================================
 
 Storage: one record per submodel in the ``lineage`` collection, keyed by the submodel id:
@@ -199,6 +201,8 @@ def _record_entry(entry: JSON, rest: Sequence[str | int]) -> JSON | None:
 
 
 def _current(store: Store, submodel_id: str, key: str, entry: JSON) -> bool | None:
+    if entry.get("live"):  # a gateway's entry describes the binding; each value's times are on its qualifiers
+        return None
     try:
         tokens = parse_path(key)
         top = store.get_element(submodel_id, str(tokens[0]))
