@@ -1,0 +1,617 @@
+"""IDTA-01004 (AAS Part 4 Security) access rules: who may do what with which object, decided per port.
+
+Spec followed: IDTA-01004 v3.1 access rule model, JSON serialization (``AllAccessPermissionRules``) as in
+admin-shell-io/aas-specs-security (``aas-queries-and-access-rules-schema.json``, BNF ``access-rules.bnf``), with the
+formula language shared with the IDTA-01002 v3.1 query language. Implemented: ATTRIBUTES (CLAIM, GLOBAL LOCALNOW /
+UTCNOW / CLIENTNOW / ANONYMOUS), RIGHTS CREATE READ UPDATE DELETE EXECUTE VIEW ALL, ACCESS ALLOW and DISABLED,
+OBJECTS ROUTE / IDENTIFIABLE / REFERABLE / FRAGMENT / DESCRIPTOR, FORMULA with ``$and $or $not $match $boolean
+$boolCast``, comparisons ``$eq $ne $gt $ge $lt $le`` on strings, numbers, hex, booleans, dateTimes and times,
+``$contains $starts-with $ends-with $regex``, operands ``$field $strVal $numVal $hexVal $boolean $dateTimeVal
+$timeVal $attribute`` (``$boolVal`` accepted as an alias of ``$boolean``), casts ``$strCast $numCast $hexCast
+$boolCast $dateTimeCast $timeCast``, ``$dayOfWeek $dayOfMonth $month $year``; FILTER and FILTERLIST (FRAGMENT +
+CONDITION or USEFORMULA); DEFATTRIBUTES, DEFACLS, DEFOBJECTS, DEFFORMULAS with USEATTRIBUTES, USEACL, USEOBJECTS,
+USEFORMULA. Default deny; rules only allow.
+
+Decisions where the spec leaves room (the same as Eclipse BaSyx where it has one):
+
+- An ACL applies to a caller who has every CLAIM it lists; GLOBAL ANONYMOUS makes it apply to every caller,
+  authenticated or not (what anonymous may do, a signed-in caller may do too). CLAIMs of a :class:`Caller`: its
+  token claims, plus ``BPN``/``bpn``, ``role``/``roles``, ``sub``, ``port``, ``contract_agreement``.
+- READ implies VIEW. VIEW alone shows that an object exists (id, idShort, modelType) without values.
+- ROUTE literals are matched against the API path without port prefix and ``/api/v3.x`` (``/submodels/abc``): ``*``
+  is every route, a trailing ``*`` any suffix, a ``*`` elsewhere one path segment. ROUTE objects grant objects only
+  through the request that reached them (``Target.route``, else the Flask request path).
+- A submodel is readable as a *container* when a rule may grant only some of its elements (REFERABLE, FRAGMENT
+  ``$sme.x``, or a formula on ``$sme`` fields); its elements are then filtered one by one
+  (:meth:`RuleSet.filter_submodel`). Granting an element grants its subtree; a FILTER narrows it again.
+- ``$regex`` patterns longer than 256 characters or with nested quantifiers (``(a+)+``) are refused at load time;
+  matching runs with the ``regex`` package under a 20 ms timeout (a timeout counts as no match).
+- A field that addresses no object at hand has no values, so comparisons on it are false.
+
+Not implemented (refused at load with a clear message): REFERENCE attributes to *other* identifiables
+(``$sme("id").path#value``) — rules would need store reads per decision; REFERENCE to the object at hand
+(``$sm#id``) works. ``ResourceBoundAccessRuleModels`` (v3.2 draft). The text (BNF) serialization. The official JSON
+Schema itself is not bundled: this loader enforces its structure and reports the line instead.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import InvalidRequestError
+from ..model.paths import parse_path
+from ..store.base import Query
+from .access_rules_formula import Env, FormulaError, path_is_ancestor, path_matches
+from .access_rules_json import JsonPositionError, format_json_path, load_with_lines
+from .access_rules_model import (
+    RIGHTS,
+    ModelError,
+    ObjectRef,
+    Rule,
+    build_rules,
+    normalize_route,
+)
+from .access_rules_pushdown import PUSH_ROOTS, to_dnf, to_query
+from .caller import Caller
+
+logger = logging.getLogger(__name__)
+
+JSON = dict[str, Any]
+KIND_ROOT = {"shell": "aas", "submodel": "sm", "concept_description": "cd", "shell_descriptor": "aasdesc",
+             "submodel_descriptor": "smdesc"}
+#: what a VIEW-only element keeps: that it exists, not what it holds
+VIEW_KEYS = ("idShort", "modelType")
+_CHILD_KEYS = {"SubmodelElementCollection": "value", "SubmodelElementList": "value", "Entity": "statements",
+               "AnnotatedRelationshipElement": "annotations"}
+READ, VIEW = "READ", "VIEW"
+
+
+class RuleFileError(InvalidRequestError):
+    """A rule file that is not a valid IDTA-01004 access rule model; ``path`` says where (JSON path and line)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """What a decision is about. ``obj``: the identifiable's JSON (a submodel without elements is fine)."""
+
+    kind: str  # route | shell | submodel | concept_description | shell_descriptor | submodel_descriptor
+    identifier: str | None = None
+    obj: JSON | None = None
+    id_short_path: str | None = None
+    element: JSON | None = None
+    route: str | None = None
+
+
+def _request_route() -> str | None:
+    try:
+        from flask import has_request_context, request
+    except ImportError:  # pragma: no cover - flask is a dependency
+        return None
+    return request.path if has_request_context() else None
+
+
+def _route(route: str | None) -> str | None:
+    route = route if route is not None else _request_route()
+    return None if route is None else normalize_route(route)
+
+
+def caller_claims(caller: Caller) -> dict[str, list[Any]]:
+    """CLAIM name -> values; a list claim (roles) has several values."""
+    claims: dict[str, list[Any]] = {}
+    for name, value in caller.claims.items():
+        claims[name] = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+    derived = {"BPN": caller.bpn, "bpn": caller.bpn, "sub": caller.subject, "port": caller.port,
+               "contract_agreement": caller.contract_agreement}
+    for name, value in derived.items():
+        if value is not None and name not in claims:
+            claims[name] = [value]
+    if caller.roles:
+        for name in ("role", "roles"):
+            claims[name] = sorted(set(claims.get(name, [])) | set(caller.roles))
+    if "CLIENTNOW" not in claims:
+        for name in ("clientnow", "client_now"):
+            if name in claims:
+                claims["CLIENTNOW"] = claims[name]
+    return {k: v for k, v in claims.items() if v}
+
+
+def _anonymous(caller: Caller) -> bool:
+    return caller.subject is None and caller.bpn is None and not caller.claims
+
+
+def shell_as_descriptor(shell: JSON) -> JSON:
+    """The fields ``$aasdesc#...`` reads, taken from a shell (the server serves shells as their descriptors)."""
+    info = shell.get("assetInformation") or {}
+    descriptor = {k: shell[k] for k in ("id", "idShort") if k in shell}
+    for key in ("assetKind", "assetType", "globalAssetId", "specificAssetIds"):
+        if key in info:
+            descriptor[key] = info[key]
+    return descriptor
+
+
+class _Plan:
+    """The rules that apply to one caller, by right, with the clock read once; built per request and cached."""
+
+    def __init__(self, rules: list[Rule], caller: Caller) -> None:
+        claims = caller_claims(caller)
+        anonymous = _anonymous(caller)
+        self.env = Env(claims, anonymous, dt.datetime.now(dt.UTC))
+        applicable = [r for r in rules if r.acl.enabled and self._acl_applies(r, claims)]
+        self.by_right = {right: [r for r in applicable if right in r.acl.rights] for right in RIGHTS}
+        #: VIEW is granted by READ too; VIEW-only rules separately for the "view" answer
+        self.by_right[VIEW] = [r for r in applicable if VIEW in r.acl.rights or READ in r.acl.rights]
+        self.view_only = [r for r in applicable if VIEW in r.acl.rights and READ not in r.acl.rights]
+        self.submodels: dict[int, tuple[JSON, dict[int, bool | None]]] = {}
+
+    @staticmethod
+    def _acl_applies(rule: Rule, claims: dict[str, list[Any]]) -> bool:
+        subject = False
+        for kind, value in rule.acl.attributes:
+            if kind == "CLAIM":
+                if value not in claims:
+                    return False
+                subject = True
+            elif kind == "GLOBAL" and value == "ANONYMOUS":
+                subject = True
+        return subject
+
+    def submodel_value(self, rule: Rule, submodel: JSON) -> bool | None:
+        """The rule's formula on the submodel alone (``$sme`` fields unknown), cached per submodel object."""
+        entry = self.submodels.get(id(submodel))
+        if entry is None or entry[0] is not submodel:
+            if len(self.submodels) > 64:
+                self.submodels.clear()
+            entry = (submodel, {})
+            self.submodels[id(submodel)] = entry
+        values = entry[1]
+        if rule.number not in values:
+            env = self.env.derive({"sm": submodel}, unknown=frozenset({"sme"}))
+            values[rule.number] = rule.evaluate(env)
+        return values[rule.number]
+
+
+def _covers(obj: ObjectRef, root: str, identifier: str | None, route: str | None) -> str | None:
+    """How an object entry covers an identifiable: "whole", "part" (some elements of a submodel) or None."""
+    if obj.kind == "ROUTE":
+        return "whole" if route is not None and obj.route is not None and obj.route.fullmatch(route) else None
+    if obj.kind in ("IDENTIFIABLE", "DESCRIPTOR"):
+        if obj.root == root and (obj.identifier is None or obj.identifier == identifier):
+            return "whole"
+        return None
+    if root == "sm" and obj.kind == "REFERABLE" and (obj.identifier is None or obj.identifier == identifier):
+        return "part"
+    if root == "sm" and obj.kind == "FRAGMENT" and obj.root == "sme" and obj.path:
+        return "part"
+    return None
+
+
+class RuleSet:
+    """Loaded rules; every decision is default deny. Thread-safe, immutable apart from small caches."""
+
+    def __init__(self, rules: list[Rule], source: str = "<rules>") -> None:
+        self.rules = rules
+        self.source = source
+        self._plans: dict[int, tuple[Caller, _Plan, float]] = {}
+
+    @classmethod
+    def from_text(cls, text: str, source: str = "<rules>") -> RuleSet:
+        """:raises RuleFileError: with JSON path and line"""
+        try:
+            doc, lines = load_with_lines(text)
+        except JsonPositionError as e:
+            raise RuleFileError(f"{source}: line {e.line}: {e.message}",
+                                path=f"{format_json_path(e.path)} (line {e.line})") from None
+        try:
+            rules = build_rules(doc)
+        except (ModelError, FormulaError) as e:
+            where = e.where
+            line = next((lines[where[:n]] for n in range(len(where), -1, -1) if where[:n] in lines), 1)
+            location = format_json_path(where)
+            raise RuleFileError(f"{source}: line {line}: {location}: {e.message}",
+                                path=f"{location} (line {line})") from None
+        return cls(rules, source)
+
+    # --- per caller --------------------------------------------------------------------------------------------
+
+    def _plan(self, caller: Caller) -> _Plan:
+        key = id(caller)
+        now = time.monotonic()
+        cached = self._plans.get(key)
+        if cached is not None and cached[0] is caller and now - cached[2] < 1.0:
+            return cached[1]
+        plan = _Plan(self.rules, caller)
+        if len(self._plans) > 256:
+            self._plans.clear()
+        self._plans[key] = (caller, plan, now)
+        return plan
+
+    # --- identifiables and routes ------------------------------------------------------------------------------
+
+    def allows(self, caller: Caller | None, right: str, target: Target) -> bool:
+        """May ``caller`` exercise ``right`` (CREATE READ UPDATE DELETE EXECUTE VIEW) on ``target``?"""
+        if caller is None:
+            return True
+        plan = self._plan(caller)
+        rules = plan.by_right.get(right, [])
+        route = _route(target.route)
+        if target.kind == "route":
+            return self._route_allows(plan, rules, route)
+        root = KIND_ROOT[target.kind]
+        identifier = target.identifier or (target.obj or {}).get("id")
+        if target.id_short_path is not None and root == "sm":
+            path = parse_path(target.id_short_path)
+            return self._element_grant(plan, rules, target.obj or {}, path, target.element or {}, route) is True
+        objs = self._objects(root, target.obj)
+        env = plan.env.derive(objs, unknown=frozenset({"sme"}) if root == "sm" else frozenset())
+        for rule in rules:
+            coverage = {_covers(o, root, identifier, route) for o in rule.objects} - {None}
+            if not coverage:
+                continue
+            value = plan.submodel_value(rule, target.obj) if root == "sm" and target.obj is not None else (
+                rule.evaluate(env))
+            if value is False:
+                continue
+            if value is True and "whole" in coverage:
+                return True
+            if root == "sm" and right in (READ, VIEW):
+                return True  # a container: some elements may be granted
+        return False
+
+    @staticmethod
+    def _objects(root: str, obj: JSON | None) -> dict[str, Any]:
+        if obj is None:
+            return {}
+        if root == "aas":
+            return {"aas": obj, "aasdesc": shell_as_descriptor(obj)}
+        if root == "sm":
+            return {"sm": obj, "smdesc": obj}
+        return {root: obj}
+
+    def _route_allows(self, plan: _Plan, rules: list[Rule], route: str | None) -> bool:
+        """A request may proceed when a rule grants the route, or may grant objects reached through it."""
+        env = plan.env.derive({}, unknown=frozenset(KIND_ROOT.values()) | {"sme"})
+        for rule in rules:
+            routes = [o for o in rule.objects if o.kind == "ROUTE"]
+            matches = any(route is not None and o.route is not None and o.route.fullmatch(route) for o in routes)
+            if (matches or len(routes) < len(rule.objects)) and rule.evaluate(env) is not False:
+                return True
+        return False
+
+    # --- submodel elements -------------------------------------------------------------------------------------
+
+    def _element_grant(self, plan: _Plan, rules: Iterable[Rule], submodel: JSON, path: tuple[Any, ...],
+                       element: JSON, route: str | None, inherited: frozenset[int] = frozenset()) -> Any:
+        """True (granted; the rule numbers are in the returned set via :meth:`_granting`), "container" or False."""
+        granting = self._granting(plan, rules, submodel, path, element, route, inherited)
+        if granting:
+            return True
+        return "container" if self._is_container(plan, rules, submodel, path) else False
+
+    def _granting(self, plan: _Plan, rules: Iterable[Rule], submodel: JSON, path: tuple[Any, ...], element: JSON,
+                  route: str | None, inherited: frozenset[int] = frozenset()) -> set[int]:
+        """Numbers of the rules that grant the element at ``path`` (``inherited``: they granted an ancestor)."""
+        identifier = submodel.get("id")
+        env: Env | None = None
+        out: set[int] = set()
+        for rule in rules:
+            if rule.number in inherited:
+                covered = True
+            else:
+                covered = False
+                for obj in rule.objects:
+                    coverage = _covers(obj, "sm", identifier, route)
+                    if coverage == "whole" or (coverage == "part" and obj.path is not None
+                                               and path_matches(obj.path, path)):
+                        covered = True
+                        break
+                if not covered:
+                    continue
+                value = plan.submodel_value(rule, submodel)
+                if value is False:
+                    continue
+                if value is None:
+                    env = env or plan.env.derive({"sm": submodel, "smdesc": submodel, "sme": element}, sme_path=path)
+                    if rule.evaluate(env) is not True:
+                        continue
+            if self._filters_allow(plan, rule, submodel, path, element, inherited=rule.number in inherited):
+                out.add(rule.number)
+        return out
+
+    @staticmethod
+    def _filters_allow(plan: _Plan, rule: Rule, submodel: JSON, path: tuple[Any, ...], element: JSON,
+                       inherited: bool) -> bool:
+        """FILTERs with an ``$sme`` FRAGMENT that addresses this element (or, standalone, an ancestor) hold."""
+        for flt in rule.filters:
+            fragment = flt.fragment
+            if fragment.root != "sme":
+                continue
+            pattern = fragment.sme_steps
+            if not pattern or not path_matches(pattern, path):
+                continue
+            if len(pattern) < len(path):
+                if inherited:
+                    continue  # the ancestor was checked on the way down
+                env = plan.env.derive({"sm": submodel, "smdesc": submodel}, unknown=frozenset())
+                if flt.evaluate(env) is not True:
+                    return False
+                continue
+            env = plan.env.derive({"sm": submodel, "smdesc": submodel, "sme": element}, sme_path=path)
+            if flt.evaluate(env) is not True:
+                return False
+        return True
+
+    @staticmethod
+    def _is_container(plan: _Plan, rules: Iterable[Rule], submodel: JSON, path: tuple[Any, ...]) -> bool:
+        identifier = submodel.get("id")
+        for rule in rules:
+            for obj in rule.objects:
+                if obj.path is not None and _covers(obj, "sm", identifier, None) == "part" and path_is_ancestor(
+                        path, obj.path) and plan.submodel_value(rule, submodel) is not False:
+                    return True
+        return False
+
+    def element_access(self, caller: Caller | None, submodel: JSON, id_short_path: str, element: JSON,
+                       route: str | None = None) -> str:
+        """``"read"``, ``"view"`` (exists, value withheld; also a container of granted children) or ``"none"``."""
+        if caller is None:
+            return "read"
+        plan = self._plan(caller)
+        path = parse_path(id_short_path)
+        route = _route(route)
+        read = self._element_grant(plan, plan.by_right[READ], submodel, path, element, route)
+        if read is True:
+            return "read"
+        if read == "container" or self._granting(plan, plan.view_only, submodel, path, element, route):
+            return "view"
+        return "none"
+
+    def filter_submodel(self, caller: Caller | None, submodel: JSON, right: str = READ,
+                        route: str | None = None) -> JSON:
+        """The submodel with only the elements ``caller`` may see (may be ``submodel`` itself when all are)."""
+        if caller is None:
+            return submodel
+        plan = self._plan(caller)
+        route = _route(route)
+        elements = submodel.get("submodelElements")
+        if not elements:
+            return submodel
+        header = submodel
+        kept, changed = self._filter_children(plan, right, header, (), elements, route, frozenset(), frozenset(),
+                                              by_index=False)
+        return {**submodel, "submodelElements": kept} if changed else submodel
+
+    def filter_element(self, caller: Caller | None, submodel: JSON, id_short_path: str, element: JSON,
+                       right: str = READ, route: str | None = None) -> JSON | None:
+        """One element as ``caller`` may see it (children filtered); ``None`` when it is hidden."""
+        if caller is None:
+            return element
+        plan = self._plan(caller)
+        return self._filter_one(plan, right, submodel, parse_path(id_short_path), element, _route(route),
+                                frozenset(), frozenset())
+
+    def _filter_one(self, plan: _Plan, right: str, submodel: JSON, path: tuple[Any, ...], element: JSON,
+                    route: str | None, read_from: frozenset[int], view_from: frozenset[int]) -> JSON | None:
+        read = self._granting(plan, plan.by_right.get(right, []), submodel, path, element, route, read_from)
+        if read:
+            rules = [r for r in plan.by_right.get(right, []) if r.number in read]
+            if any(not any(f.fragment.root == "sme" for f in r.filters) for r in rules):
+                return element  # the whole subtree, no FILTER below
+            return self._with_children(plan, right, submodel, path, element, route, frozenset(read), view_from,
+                                       full=True)
+        view = self._granting(plan, plan.view_only, submodel, path, element, route, view_from) if right == READ else (
+            set())
+        shown = self._with_children(plan, right, submodel, path, element, route, read_from, frozenset(view) | view_from,
+                                    full=False)
+        if view:
+            return shown
+        key = _CHILD_KEYS.get(element.get("modelType", ""))
+        return shown if key and shown.get(key) else None
+
+    def _with_children(self, plan: _Plan, right: str, submodel: JSON, path: tuple[Any, ...], element: JSON,
+                       route: str | None, read_from: frozenset[int], view_from: frozenset[int], full: bool) -> JSON:
+        key = _CHILD_KEYS.get(element.get("modelType", ""))
+        base = dict(element) if full else {k: element[k] for k in VIEW_KEYS if k in element}
+        if key and isinstance(element.get(key), list):
+            kept, _ = self._filter_children(plan, right, submodel, path, element[key], route, read_from, view_from,
+                                            by_index=element.get("modelType") == "SubmodelElementList")
+            base[key] = kept
+        return base
+
+    def _filter_children(self, plan: _Plan, right: str, submodel: JSON, path: tuple[Any, ...], children: list[JSON],
+                         route: str | None, read_from: frozenset[int], view_from: frozenset[int],
+                         by_index: bool) -> tuple[list[JSON], bool]:
+        kept: list[JSON] = []
+        changed = False
+        for index, child in enumerate(children):
+            child_path = (*path, index if by_index else child.get("idShort"))
+            result = self._filter_one(plan, right, submodel, child_path, child, route, read_from, view_from)
+            if result is not None:
+                kept.append(result)
+            changed = changed or result is not child
+        return kept, changed
+
+    # --- fields of identifiables -------------------------------------------------------------------------------
+
+    def filter_fields(self, caller: Caller | None, kind: str, obj: JSON, route: str | None = None) -> JSON:
+        """``obj`` without the FILTER fragments (``specificAssetIds[]``, ``submodels[]``, ``semanticId``...) that
+        no granting rule lets through. Rules without such a FILTER let everything through."""
+        if caller is None:
+            return obj
+        plan = self._plan(caller)
+        root = KIND_ROOT[kind]
+        route = _route(route)
+        objs = self._objects(root, obj)
+        env = plan.env.derive(objs, unknown=frozenset({"sme"}) if root == "sm" else frozenset())
+        granting = [r for r in plan.by_right[READ]
+                    if any(_covers(o, root, obj.get("id"), route) for o in r.objects) and r.evaluate(env) is not False]
+        field_filters = [[f for f in r.filters if f.fragment.root in (root, "aasdesc" if root == "aas" else root)]
+                         for r in granting]
+        if not granting or any(not filters for filters in field_filters):
+            return obj
+        result = obj
+        for key_path in {tuple(s for s in f.fragment.steps) for filters in field_filters for f in filters}:
+            result = self._filter_field(result, key_path, root, plan, field_filters)
+        return result
+
+    def _filter_field(self, obj: JSON, steps: tuple[Any, ...], root: str, plan: _Plan,
+                      field_filters: list[list[Any]]) -> JSON:
+        json_steps = _descriptor_steps(steps) if root == "aas" and steps and steps[0] != "assetInformation" else steps
+        array_at = json_steps.index(None) if None in json_steps else None
+        container_steps = json_steps[:array_at] if array_at is not None else json_steps
+
+        def allowed(item_env: Env) -> bool:
+            return any(all(f.evaluate(item_env) is True for f in filters if tuple(f.fragment.steps) == steps)
+                       for filters in field_filters)
+
+        parent = _get_path(obj, container_steps[:-1])
+        last = container_steps[-1] if container_steps else None
+        if not isinstance(parent, dict) or last not in parent:
+            return obj
+        copy = _copy_path(obj, container_steps[:-1])
+        target = _get_path(copy, container_steps[:-1])
+        if array_at is None:
+            if not allowed(plan.env.derive(self._objects(root, obj))):
+                del target[last]
+            return copy
+        kept = []
+        for item in parent[last] or []:
+            env = plan.env.derive(self._objects(root, obj))
+            env.bindings[("aas", "assetInformation", "specificAssetIds", None)] = item
+            env.bindings[("aasdesc", "specificAssetIds", None)] = item
+            if allowed(env):
+                kept.append(item)
+        target[last] = kept
+        return copy
+
+    # --- pushdown ----------------------------------------------------------------------------------------------
+
+    def store_filter(self, caller: Caller | None, right: str, kind: str) -> list[Query] | None:
+        """Store queries whose union holds every ``kind`` object the rules may allow; ``None``: no pushdown."""
+        if caller is None:
+            return [Query()]
+        plan = self._plan(caller)
+        roots = PUSH_ROOTS.get(kind)
+        if roots is None:
+            return None
+        route = _route(None)
+        env = plan.env.derive({}, unknown=frozenset(KIND_ROOT.values()) | {"sme"})
+        queries: list[Query] = []
+        for rule in plan.by_right.get(right, []):
+            coverage = [o for o in rule.objects if _pushdown_covers(o, roots[0], route)]
+            if not coverage:
+                continue
+            if any(o.identifier is not None for o in coverage if o.kind in ("IDENTIFIABLE", "REFERABLE")):
+                if rule.evaluate(env) is False:
+                    continue
+                return None  # an id equality: Query has no id filter
+            for conjunction in to_dnf(rule.formula, env, roots):
+                query = to_query(conjunction)
+                if query is None:
+                    continue
+                if query == Query():
+                    return None
+                if query not in queries:
+                    queries.append(query)
+        return queries
+
+
+def _pushdown_covers(obj: ObjectRef, root: str, route: str | None) -> bool:
+    if obj.kind == "ROUTE":
+        return route is None or (obj.route is not None and obj.route.fullmatch(route) is not None)
+    return _covers(obj, root, None, route) is not None or (obj.kind in ("IDENTIFIABLE", "DESCRIPTOR", "REFERABLE")
+                                                          and obj.root == root)
+
+
+def _descriptor_steps(steps: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``$aasdesc#specificAssetIds[]`` on a shell is ``assetInformation.specificAssetIds[]``."""
+    if steps and steps[0] in ("specificAssetIds", "globalAssetId", "assetKind", "assetType"):
+        return ("assetInformation", *steps)
+    return steps
+
+
+def _get_path(obj: Any, steps: Iterable[Any]) -> Any:
+    for step in steps:
+        if not isinstance(obj, dict) or step not in obj:
+            return None
+        obj = obj[step]
+    return obj
+
+
+def _copy_path(obj: JSON, steps: Iterable[Any]) -> JSON:
+    """A copy of ``obj`` whose dicts along ``steps`` are copies too (so they can be changed)."""
+    root = dict(obj)
+    current = root
+    for step in steps:
+        current[step] = dict(current[step])
+        current = current[step]
+    return root
+
+
+class RuleSource:
+    """A rule file that is reloaded when it changes; a broken new version leaves the old rules in force."""
+
+    CHECK_INTERVAL_S = 1.0
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        """:raises RuleFileError: the file is missing or not a valid rule model"""
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self._signature: tuple[int, int] | None = None
+        self._digest = ""
+        self._rules = self._load()
+
+    def _read(self) -> tuple[tuple[int, int], bytes]:
+        try:
+            stat = os.stat(self.path)
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise RuleFileError(f"{self.path}: cannot read the rule file: {e.strerror}", path=self.path) from None
+        return (stat.st_mtime_ns, stat.st_size), data
+
+    def _load(self) -> RuleSet:
+        signature, data = self._read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RuleFileError(f"{self.path}: not UTF-8", path=self.path) from None
+        rules = RuleSet.from_text(text, self.path)
+        self._signature, self._digest = signature, hashlib.sha256(data).hexdigest()
+        self._checked = time.monotonic()
+        return rules
+
+    def current(self) -> RuleSet:
+        """The rules in force; looks at the file at most once per :attr:`CHECK_INTERVAL_S`."""
+        now = time.monotonic()
+        if now - self._checked < self.CHECK_INTERVAL_S or not self._lock.acquire(blocking=False):
+            return self._rules
+        try:
+            self._checked = now
+            try:
+                signature = os.stat(self.path)
+            except OSError as e:
+                logger.error("access rules %s: %s; keeping the rules loaded before", self.path, e.strerror)
+                return self._rules
+            if (signature.st_mtime_ns, signature.st_size) == self._signature:
+                return self._rules
+            try:
+                _, data = self._read()
+                if hashlib.sha256(data).hexdigest() == self._digest:
+                    self._signature = (signature.st_mtime_ns, signature.st_size)
+                    return self._rules
+                self._rules = self._load()
+                logger.info("access rules %s reloaded: %d rules", self.path, len(self._rules.rules))
+            except RuleFileError as e:
+                self._signature = (signature.st_mtime_ns, signature.st_size)  # report a broken version once
+                logger.error("access rules %s not reloaded, the rules loaded before stay in force: %s", self.path, e)
+            return self._rules
+        finally:
+            self._lock.release()
