@@ -11,6 +11,7 @@ from tqdm import tqdm
 from adapters import cli as adapters_cli
 
 from .errors import AASError
+from .registry import cli as registry_cli
 from .services import environment
 from .settings import Settings
 from .store import open_store
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", default="-", help="file, or - for standard output")
     export.set_defaults(run=_export)
     adapters_cli.register(commands)  # ingest csv|erp, lineage (batch adapters)
+    registry_cli.register(commands)  # registry push|resync
     return parser
 
 

@@ -11,14 +11,13 @@ from flask import Blueprint, Response, redirect, request, url_for
 from ..errors import InvalidRequestError, NotFoundError
 from ..model.ids import decode_id
 from ..registry import outbox
-from ..registry.descriptors import EndpointStyle
+from ..registry.descriptors import ASSET_KINDS, EndpointStyle
 from ..store.base import JSON, Page
 from .common import body, created, id_arg, json_response, no_content, page_request, paged, services, url_for_id
 
 bp = Blueprint("registry", __name__)
 internal_bp = Blueprint("registry_internal", __name__, url_prefix="/internal/registry")
 
-ASSET_KINDS = ("Type", "Instance", "NotApplicable", "Role")
 _SHELLS, _SUBMODELS = "shell_descriptor", "submodel_descriptor"
 
 

@@ -35,6 +35,7 @@ _SECURITY_TYPES = ("NONE", "RFC_TLSA", "W3C_DID")
 #: stands in for a missing global asset id while the SDK checks a descriptor (AASd-131 wants one of the two)
 _PLACEHOLDER_ASSET = "urn:aas-server:descriptor-without-asset-id"
 GLOBAL_ASSET_ID = "globalAssetId"
+ASSET_KINDS = ("Type", "Instance", "NotApplicable", "Role")
 
 
 # -- derived from the repository --------------------------------------------------------------------------------
@@ -200,7 +201,8 @@ def validate_shell_descriptor(data: Any) -> JSON:
     data = _object(data, "a shell descriptor", "")
     _only(data, _SHELL_KEYS, "")
     asset = {k: data[k] for k in _SHELL_ASSET_FIELDS if k in data}
-    asset.setdefault("assetKind", "NotApplicable")
+    if asset.setdefault("assetKind", "NotApplicable") not in ASSET_KINDS:
+        raise InvalidRequestError(f"assetKind must be one of {', '.join(ASSET_KINDS)}", path="assetKind")
     if GLOBAL_ASSET_ID not in asset and not asset.get("specificAssetIds"):
         asset[GLOBAL_ASSET_ID] = _PLACEHOLDER_ASSET
     wrapper = {"modelType": "AssetAdministrationShell", **{k: data[k] for k in _COMMON_FIELDS if k in data},

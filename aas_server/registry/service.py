@@ -96,11 +96,12 @@ class RegistryService:
             raise InvalidRequestError("the id in the body differs from the id in the path", path="id")
         shell = self.get("shell_descriptor", shell_id)
         self._require_elsewhere("shell_descriptor", shell_id)
-        others = [s for s in shell.get("submodelDescriptors", []) if s["id"] != descriptor["id"]]
-        added = len(others) == len(shell.get("submodelDescriptors", []))
+        current = shell.get("submodelDescriptors", [])
+        added = all(s["id"] != descriptor["id"] for s in current)
         if submodel_id is None and not added:
             raise ConflictError("the shell descriptor has this submodel descriptor already", path=descriptor["id"])
-        self.store.replace("shell_descriptor", {**shell, "submodelDescriptors": [*others, descriptor]})
+        changed = [*current, descriptor] if added else [descriptor if s["id"] == descriptor["id"] else s for s in current]
+        self.store.replace("shell_descriptor", {**shell, "submodelDescriptors": changed})
         return added
 
     def delete_shell_submodel(self, shell_id: str, submodel_id: str) -> None:
@@ -114,7 +115,12 @@ class RegistryService:
     # -- bulk (SSP-003): all or nothing, finished before the 202 -------------------------------------------------
 
     def bulk(self, kind: str, method: str, data: Any) -> str:
-        """Run a bulk request; its outcome is kept under the returned handle."""
+        """Run a bulk request; its outcome is kept under the returned handle.
+
+        :raises InvalidRequestError: the body is not a non-empty array (answered at once, not under a handle)
+        """
+        if not isinstance(data, list) or not data:
+            raise InvalidRequestError("expected a non-empty array")
         handle = uuid.uuid4().hex
         try:
             self._bulk(kind, method, data)
@@ -130,9 +136,7 @@ class RegistryService:
         except NotFoundError:
             raise NotFoundError("no bulk request with this handle", path=handle) from None
 
-    def _bulk(self, kind: str, method: str, data: Any) -> None:
-        if not isinstance(data, list) or not data:
-            raise InvalidRequestError("expected a non-empty array")
+    def _bulk(self, kind: str, method: str, data: list[Any]) -> None:
         if method == "DELETE":
             if not all(isinstance(i, str) for i in data):
                 raise InvalidRequestError("expected an array of identifiers")
