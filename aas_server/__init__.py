@@ -14,6 +14,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     from . import api
     from .observability import http as observability
     from .observability.metrics import InstrumentedStore
+    from .ports import dispatch as ports
     from .services.registry import Services
     from .store import open_store
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.url_map.strict_slashes = False
     app.extensions["aas"] = Services.build(settings, InstrumentedStore(store or open_store(settings)))
     observability.install(app, settings)
+    ports.install(app, settings, app.extensions["aas"].store)  # after observability: its request id comes first
 
     if settings.cors_origin_list:
         from flask_cors import CORS

@@ -40,6 +40,11 @@ class Settings:
     operation_timeout_s: float = 60.0
     #: log level of the server's loggers
     log_level: str = "INFO"
+    #: YAML/JSON file declaring the output ports; empty: internal port at "" and a deny-all external port
+    ports_file: str = ""
+    #: disclosure audit of external ports: records written per batch, and seconds a record may wait for its batch
+    audit_batch_size: int = 200
+    audit_flush_interval_s: float = 0.5
     #: ``text`` for a terminal, ``json`` for log collectors (one JSON object per line, with the request id)
     log_format: str = "text"
     #: specificAssetId names that may be PUBLIC_READABLE (Catena-X), comma-separated

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from . import (
-    concept_descriptions, description, discovery, errors, health, lineage, packages, registry, serialization, shells,
-    submodels,
+    audit, concept_descriptions, description, discovery, errors, health, lineage, packages, registry, serialization,
+    shells, submodels,
 )
 
 API_PREFIXES = {"v3_1": "/api/v3.1", "v3_0": "/api/v3.0"}
@@ -37,5 +37,6 @@ def register(app: Flask) -> None:
         app.register_blueprint(api, url_prefix=prefix, name=name)
     app.register_blueprint(health.bp)  # /health/*, /metrics: probes and operators
     app.register_blueprint(lineage.bp)  # /internal/lineage: batch adapter lineage, outside the Part 2 API
+    app.register_blueprint(audit.bp)  # /internal/audit: what external ports disclosed
     app.register_blueprint(registry.internal_bp)  # /internal/registry/outbox: pushes to an external registry
     errors.register(app)

@@ -8,14 +8,17 @@ from flask import Response, current_app, json, request
 from ..errors import InvalidRequestError
 from ..model import codec
 from ..model.ids import decode_id, encode_id
-from ..store.base import Page, PageRequest
+from ..ports import PORT_ENVIRON_KEY
 from ..services.registry import Services
+from ..store.base import Page, PageRequest
 
 T = TypeVar("T")
 
 
 def services() -> Services:
-    found: Services = current_app.extensions["aas"]
+    """The services of the request's port (each port reads through its own policy store)."""
+    port = request.environ.get(PORT_ENVIRON_KEY)
+    found: Services = current_app.extensions["aas_ports"][port.name] if port else current_app.extensions["aas"]
     return found
 
 
@@ -29,7 +32,8 @@ def no_content() -> Response:
 
 
 def created(data: Any, location: str) -> Response:
-    return json_response(data, 201, {"Location": location})
+    """``location`` is the path below the port's prefix, which is put before it."""
+    return json_response(data, 201, {"Location": request.script_root + location})
 
 
 def body() -> Any:
