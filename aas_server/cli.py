@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from adapters import cli as adapters_cli
 
 from .errors import AASError
 from .registry import cli as registry_cli
-from .services import environment
+from .services import backup, environment
 from .settings import Settings
 from .store import open_store
 
@@ -73,6 +74,28 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings)
+    try:
+        with open(args.output, "wb") as out:
+            summary = backup.backup(store, out)
+    finally:
+        store.close()
+    print(f"backed up {json.dumps(summary.as_json())} to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings)
+    try:
+        with open(args.input, "rb") as source:
+            summary = backup.restore(store, source)
+    finally:
+        store.close()
+    print(f"restored {json.dumps(summary.as_json())} from {args.input}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aas-server", description=__doc__)
     parser.add_argument("--data-dir", help="embedded store folder (AAS_DATA_DIR)")
@@ -97,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=sorted(environment.FORMATS), default="aasx")
     export.add_argument("--output", "-o", default="-", help="file, or - for standard output")
     export.set_defaults(run=_export)
+
+    save = commands.add_parser("backup", help="back up everything in the store (identifiables, registry, "
+                                              "attachments, lineage, audit, budgets...) into one ZIP")
+    save.add_argument("output", help="the backup file to write")
+    save.set_defaults(run=_backup)
+    restore = commands.add_parser("restore", help="restore a backup into an empty store")
+    restore.add_argument("input", help="a file written by `aas-server backup`")
+    restore.set_defaults(run=_restore)
     adapters_cli.register(commands)  # ingest csv|erp, lineage (batch adapters)
     registry_cli.register(commands)  # registry push|resync
     return parser

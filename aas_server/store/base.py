@@ -123,6 +123,15 @@ class Store(Protocol):
         :raises ConflictError: concurrent writers kept winning
         """
 
+    def record_collections(self) -> list[str]:
+        """Names of the collections holding records, sorted (backups)."""
+
+    def find_record_items(self, collection: str, page: PageRequest) -> Page[tuple[str, JSON]]:
+        """``(key, record)`` pairs ordered by key (backups)."""
+
+    def attachment_keys(self) -> list[str]:
+        """The key of every attachment, sorted (backups; one entry per attached file, so a list is fine)."""
+
     def ping(self) -> None:
         """:raises StoreUnavailableError:"""
 

@@ -312,13 +312,24 @@ class SqliteStore:
             return new
 
     def find_records(self, collection: str, page: PageRequest) -> Page[JSON]:
+        items = self.find_record_items(collection, page)
+        return Page([doc for _, doc in items.items], items.next_after)
+
+    def find_record_items(self, collection: str, page: PageRequest) -> Page[tuple[str, JSON]]:
         rows = self._connection().execute(
             "SELECT key, json FROM records WHERE collection=? AND key>? ORDER BY key LIMIT ?",
             (collection, page.after or "", page.limit + 1),
         ).fetchall()
         more = len(rows) > page.limit
         rows = rows[: page.limit]
-        return Page([json.loads(r[1]) for r in rows], rows[-1][0] if more else None)
+        return Page([(r[0], json.loads(r[1])) for r in rows], rows[-1][0] if more else None)
+
+    def record_collections(self) -> list[str]:
+        rows = self._connection().execute("SELECT DISTINCT collection FROM records ORDER BY collection").fetchall()
+        return [r[0] for r in rows]
+
+    def attachment_keys(self) -> list[str]:
+        return [r[0] for r in self._connection().execute("SELECT key FROM attachments ORDER BY key")]
 
 
 def _exists(db: sqlite3.Connection, kind: str, identifier: str) -> bool:

@@ -575,15 +575,27 @@ class MongoStore:
             _back_off(attempt)
         raise ConflictError(f"{collection} record changed concurrently too often", path=key)
 
-    @_guarded
     def find_records(self, collection: str, page: PageRequest) -> Page[JSON]:
+        items = self.find_record_items(collection, page)
+        return Page([doc for _, doc in items.items], items.next_after)
+
+    @_guarded
+    def find_record_items(self, collection: str, page: PageRequest) -> Page[tuple[str, JSON]]:
         filter_: MongoDoc = {"collection": collection}
         if page.after is not None:
             filter_["key"] = {"$gt": page.after}
         docs = list(self._records.find(filter_, {"key": 1, "json": 1}).sort("key", ASCENDING).limit(page.limit + 1))
         more = len(docs) > page.limit
         docs = docs[: page.limit]
-        return Page([_loads(d["json"]) for d in docs], docs[-1]["key"] if more else None)
+        return Page([(d["key"], _loads(d["json"])) for d in docs], docs[-1]["key"] if more else None)
+
+    @_guarded
+    def record_collections(self) -> list[str]:
+        return sorted(self._records.distinct("collection"))
+
+    @_guarded
+    def attachment_keys(self) -> list[str]:
+        return sorted(self._files.distinct("filename"))
 
 
 def _back_off(attempt: int) -> None:
