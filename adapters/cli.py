@@ -27,6 +27,7 @@ from .csvfile.source import CsvSource
 from .erp.flat import flat_source
 from .erp.idoc import IdocSource
 from .ingest import Summary, ingest
+from .opcua import plc_sim
 
 #: adapters each ``ingest`` kind accepts
 KINDS = {"csv": ("csv", "erp-flat"), "erp": ("erp-flat", "erp-idoc")}
@@ -60,6 +61,11 @@ def register(commands: Any) -> None:
     gateway.add_argument("--flush-ms", type=float, default=100.0,
                          help="milliseconds between batched store writes (default 100)")
     gateway.set_defaults(run=_gateway)
+
+    sim = commands.add_parser("plc-sim", help="serve a simulated pump line PLC over OPC UA (demo, tests, benchmarks)",
+                              description=plc_sim.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    plc_sim.add_arguments(sim)
+    sim.set_defaults(run=plc_sim.run)
 
 
 def resolve_mapping(name: str) -> Path:
