@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError
 from ..model import tree
-from ..model.paths import parse_path
+from ..model.paths import format_path, parse_path
 from ..security.caller import Caller
 from ..store.base import JSON, Store
 from .audit import record_disclosure
@@ -131,7 +131,8 @@ class _Run:
         self.rules = [rule for rule in masker.profile.rules if rule.applies_to(header, caller)]
         #: nothing can change: no rule applies and unmatched elements are kept
         self.inert = not self.rules and masker.profile.default.transform == "keep"
-        self.disclosures: list[tuple[str, str]] = []
+        #: (path in the masked view, stored path in slash form, form) of every masked element
+        self.disclosures: list[tuple[str, str, str]] = []
 
     def decide(self, element: JSON, slashed: str, inherited: Rule) -> Rule:
         for rule in self.rules:
@@ -140,16 +141,16 @@ class _Run:
         return inherited
 
     def element(self, element: JSON, path: str, slashed: str, inherited: Rule) -> JSON | None:
-        """``element`` masked. ``path`` is its idShortPath in the masked view (what partners see and the audit
-        records), ``slashed`` its stored path (what rules match)."""
+        """``element`` masked. ``path`` is its idShortPath in the masked view (what partners address: list items
+        after a dropped one move up), ``slashed`` its stored path (what rules match and the audit records)."""
         rule = self.decide(element, slashed, inherited)
         transform = rule.transform
         if transform == "drop":
-            self.disclosures.append((path, "dropped"))
+            self.disclosures.append((path, slashed, "dropped"))
             return None
         if transform == "dp":
-            return self.release(rule, element, path)
-        out = element if transform == "keep" else self.transform(rule, element, path)
+            return self.release(rule, element, path, slashed)
+        out = element if transform == "keep" else self.transform(rule, element, path, slashed)
         kind = element.get("modelType", "")
         key = tree.CHILDREN_KEY.get(kind)
         kids = element.get(key) if key else None
@@ -198,7 +199,7 @@ class _Run:
                     out.pop(key)
         return out
 
-    def transform(self, rule: Rule, element: JSON, path: str) -> JSON:
+    def transform(self, rule: Rule, element: JSON, path: str, slashed: str) -> JSON:
         transform = rule.transform
         form = _FORMS[transform]
         masked: JSON | None
@@ -213,7 +214,7 @@ class _Run:
             masked, form = redact(element), "redacted"
         if masked is element:  # no value of its own (a collection, a Capability, an empty Property)
             return element
-        self.disclosures.append((path, form))
+        self.disclosures.append((path, slashed, form))
         return marked(masked, form)
 
     def pseudonymizer(self, rule: Rule) -> Any:
@@ -224,7 +225,7 @@ class _Run:
             return lambda value: pseudonyms.hmac(partner, value)
         return lambda value: pseudonyms.token(partner, value)
 
-    def release(self, rule: Rule, element: JSON, path: str) -> JSON:
+    def release(self, rule: Rule, element: JSON, path: str, slashed: str) -> JSON:
         """A dp rule's element: the privacy engine's release (computed once per partner and data version)."""
         engine = self.masker.privacy
         assert engine is not None
@@ -233,13 +234,17 @@ class _Run:
         if form is None:
             form = "dp"
             released = marked(dict(released), form)
-        self.disclosures.append((path, form))
+        self.disclosures.append((path, slashed, form))
         return released
 
     def report(self, within: str | None = "") -> None:
-        """Hand the disclosures to the audit: all (``within`` empty), those at or below ``within``, or none."""
+        """Hand the disclosures to the audit, with their stored paths: all (``within`` empty), those at or below
+        the masked-view path ``within`` (a dropped element only strictly below: at ``within`` itself another
+        element is served), or none."""
         if within is None:
             return
-        for path, form in self.disclosures:
-            if not within or path == within or path.startswith((f"{within}.", f"{within}[")):
-                record_disclosure(self.submodel_id, path, form)
+        for path, slashed, form in self.disclosures:
+            below = path.startswith((f"{within}.", f"{within}["))
+            if not within or below or (path == within and form != "dropped"):
+                stored = [int(s) if s.isdigit() else s for s in slashed[1:].split("/")]
+                record_disclosure(self.submodel_id, format_path(stored), form)
