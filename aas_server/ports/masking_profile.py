@@ -158,14 +158,18 @@ def slash_path(segments: Sequence[str | int]) -> str:
     return "".join(f"/{segment}" for segment in segments)
 
 
-def compile_path_glob(glob: str) -> Matcher:
-    """An idShortPath glob as the API writes paths: ``*`` any characters within one segment, ``**`` any number
-    of segments (zero included), ``[*]`` any list index, ``[3]`` that index.
+def compile_path_globs(globs: Sequence[str]) -> Matcher:
+    """idShortPath globs (any of them) as the API writes paths: ``*`` any characters within one segment, ``**``
+    any number of segments (zero included), ``[*]`` any list index, ``[3]`` that index.
 
     :raises ValueError: on a malformed glob
     """
+    return re.compile("|".join(f"(?:{_path_regex(glob)})" for glob in globs)).fullmatch
+
+
+def _path_regex(glob: str) -> str:
     if not glob:
-        raise ValueError("the path glob is empty")
+        raise ValueError("a path glob is empty")
     parts: list[str] = []
     for part in glob.split("."):
         if part == "**":
@@ -178,7 +182,7 @@ def compile_path_glob(glob: str) -> Matcher:
         parts.append("/" + _segment_regex(match.group(1)))
         for index in re.findall(r"\[(\d+|\*)\]", match.group(2)):
             parts.append(r"/\d+" if index == "*" else f"/{index}")
-    return re.compile("".join(parts)).fullmatch
+    return "".join(parts)
 
 
 def _segment_regex(glob: str) -> str:
@@ -343,11 +347,9 @@ class _ProfileReader:
         if template is not None and "template" in match:
             fields["submodel_semantic_ids"] = re.compile(re.escape(template.semantic_id)).fullmatch
         if "path" in match:
-            glob = match["path"]
+            globs = self.strings(match, "path")
             try:
-                fields["path"] = compile_path_glob(glob) if isinstance(glob, str) else None
-                if not isinstance(glob, str):
-                    self.fail(mark_at(match, "path"), "path must be an idShortPath glob such as \"Coll.*\"")
+                fields["path"] = compile_path_globs(globs) if globs else None
             except ValueError as e:
                 self.fail(mark_at(match, "path"), str(e))
         if "qualifier" in match:

@@ -19,8 +19,10 @@ from aas_server.ports.masking import Masker
 from aas_server.ports.masking_profile import (
     MaskingProfile,
     MaskingProfileError,
+    compile_path_globs,
     load_profile,
     parse_profile,
+    slash_path,
 )
 from aas_server.ports.masking_pseudonyms import TOKEN_COLLECTION, reveal_token
 from aas_server.ports.masking_transforms import (
@@ -296,6 +298,36 @@ def test_matching_by_submodel_id_and_semantic_id_element_semantic_id_and_qualifi
         ["Serial", "Inspector", "CustomerName", "Phone", "Price"]
     assert redacted_in(f.submodel("urn:other", semantic_id="https://example.com/ids/cd/ProductionRecord/1/0",
                                   elements=elements)) == ["Plant", "Inspector", "CustomerName", "Phone", "Price"]
+
+
+@pytest.mark.parametrize(("glob", "path", "matches"), [
+    ("Coll.*", ("Coll", "A"), True),
+    ("Coll.*", ("Coll", "A", "B"), False),
+    ("Coll.*", ("Coll",), False),
+    ("Coll.**", ("Coll",), True),
+    ("Coll.**", ("Coll", "List", 3, "X"), True),
+    ("**.Inspector", ("Inspector",), True),
+    ("**.Inspector", ("EndOfLineTest", "Inspector"), True),
+    ("**.Inspector", ("EndOfLineTest", "InspectorName"), False),
+    ("Temp*", ("Temperature",), True),
+    ("Temp*", ("MaxTemp",), False),
+    ("List[*].Serial", ("List", 12, "Serial"), True),
+    ("List[2]", ("List", 2), True),
+    ("List[2]", ("List", 12), False),
+    ("List.*", ("List", 0), True),  # a lone * also stands for a list index
+    ("Markings[*][0]", ("Markings", 1, 0), True),
+    ("A?", ("AB",), True),
+])
+def test_path_globs(glob: str, path: tuple[str | int, ...], matches: bool) -> None:
+    assert bool(compile_path_globs([glob])(slash_path(path))) is matches
+
+
+def test_a_rule_takes_a_list_of_paths(store: Any) -> None:
+    rules = "  - match: {path: [A, 'C.*']}\n    transform: redact\n"
+    raw = f.submodel(elements=[f.prop("A", "1"), f.prop("B", "2"), f.collection("C", [f.prop("D", "3")])])
+    masked = masker(rules, store).mask_submodel(raw, PARTNER_A)
+    assert [form(top(masked, "A")), form(top(masked, "B")), form(top(masked, "C")["value"][0])] == \
+        ["redacted", None, "redacted"]
 
 
 @pytest.mark.parametrize(("condition", "who", "applies"), [
