@@ -338,7 +338,11 @@ class RuleSet:
             if len(pattern) < len(path):
                 if inherited:
                     continue  # the ancestor was checked on the way down
-                env = plan.env.derive({"sm": submodel, "smdesc": submodel}, unknown=frozenset())
+                ancestor_path = path[:len(pattern)]
+                ancestor = _element_at(submodel, ancestor_path)
+                if ancestor is None:
+                    return False  # cannot check the FILTER without the element it names: hidden
+                env = plan.env.derive({"sm": submodel, "smdesc": submodel, "sme": ancestor}, sme_path=ancestor_path)
                 if flt.evaluate(env) is not True:
                     return False
                 continue
@@ -407,7 +411,8 @@ class RuleSet:
                                        full=True)
         view = self._granting(plan, plan.view_only, submodel, path, element, route, view_from) if right == READ else (
             set())
-        shown = self._with_children(plan, right, submodel, path, element, route, read_from, frozenset(view) | view_from,
+        # the grants inherited from ancestors did not hold here (a FILTER): they stop at this element
+        shown = self._with_children(plan, right, submodel, path, element, route, frozenset(), frozenset(view),
                                     full=False)
         if view:
             return shown
@@ -534,6 +539,23 @@ def _descriptor_steps(steps: tuple[Any, ...]) -> tuple[Any, ...]:
     if steps and steps[0] in ("specificAssetIds", "globalAssetId", "assetKind", "assetType"):
         return ("assetInformation", *steps)
     return steps
+
+
+def _element_at(submodel: JSON, path: tuple[Any, ...]) -> JSON | None:
+    """The element at an idShortPath of a whole submodel (``None``: not there, or only the header at hand)."""
+    current: Any = submodel
+    for step in path:
+        key = "submodelElements" if current is submodel else _CHILD_KEYS.get(current.get("modelType", ""), "")
+        children = current.get(key) if key else None
+        if not isinstance(children, list):
+            return None
+        if isinstance(step, int):
+            current = children[step] if step < len(children) else None
+        else:
+            current = next((c for c in children if isinstance(c, dict) and c.get("idShort") == step), None)
+        if current is None:
+            return None
+    return current if isinstance(current, dict) else None
 
 
 def _get_path(obj: Any, steps: Iterable[Any]) -> Any:

@@ -1,0 +1,469 @@
+"""IDTA-01004 access rules: decisions, formulas, filters, file errors with lines, reload and store pushdown."""
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aas_server.errors import InvalidRequestError
+from aas_server.security.access_rules import RuleFileError, RuleSet, RuleSource, Target
+from aas_server.security.access_rules_model import compile_route, normalize_route
+from aas_server.security.caller import Caller
+from aas_server.store.base import Query, iterate
+from aas_server.store.sqlite import SqliteStore
+
+pytestmark = pytest.mark.unit
+
+NAMEPLATE = "https://admin-shell.io/zvei/nameplate/2/0/Nameplate"
+SECRET = "urn:example:cost"
+
+
+def ref(value: str) -> dict[str, Any]:
+    return {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": value}]}
+
+
+def prop(id_short: str, value: str, semantic_id: str | None = None) -> dict[str, Any]:
+    element = {"idShort": id_short, "modelType": "Property", "valueType": "xs:string", "value": value}
+    if semantic_id:
+        element["semanticId"] = ref(semantic_id)
+    return element
+
+
+def rules(*rule_list: dict[str, Any], **defs: Any) -> RuleSet:
+    return RuleSet.from_text(json.dumps({"AllAccessPermissionRules": {**defs, "rules": list(rule_list)}}))
+
+
+def rule(attributes: list[dict[str, str]], rights: list[str], objects: list[dict[str, str]],
+         formula: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"ACL": {"ATTRIBUTES": attributes, "RIGHTS": rights, "ACCESS": "ALLOW"}, "OBJECTS": objects,
+            "FORMULA": formula or {"$boolean": True}, **extra}
+
+
+def eq(field: str, value: str) -> dict[str, Any]:
+    return {"$eq": [{"$field": field}, {"$strVal": value}]}
+
+
+ANON = Caller(port="external", internal=False)
+PARTNER = Caller(port="external", internal=False, subject="svc-a", bpn="BPNL000000000001",
+                 claims={"sub": "svc-a", "tier": "3", "regionCode": "EU-West"})
+OTHER = Caller(port="external", internal=False, subject="svc-b", bpn="BPNL000000000002")
+ENGINEER = Caller(port="internal", internal=True, subject="eve", roles=frozenset({"engineer"}),
+                  claims={"sub": "eve"})
+
+SHELL = {"id": "urn:aas:1", "idShort": "Pump", "assetInformation": {
+    "assetKind": "Instance", "globalAssetId": "urn:asset:1",
+    "specificAssetIds": [
+        {"name": "manufacturerPartId", "value": "MP-1", "externalSubjectId": ref("PUBLIC_READABLE")},
+        {"name": "customerPartId", "value": "CP-9", "externalSubjectId": ref("BPNL000000000001")},
+        {"name": "serial", "value": "S-123456"}]}}
+NAMEPLATE_SM = {"id": "urn:sm:nameplate", "idShort": "Nameplate", "semanticId": ref(NAMEPLATE), "submodelElements": [
+    prop("ManufacturerName", "ACME"), prop("SerialNumber", "S-123456", "urn:serial"),
+    {"idShort": "Public", "modelType": "SubmodelElementCollection", "value": [prop("Colour", "red")]}]}
+SECRET_SM = {"id": "urn:sm:cost", "idShort": "Cost", "semanticId": ref(SECRET),
+             "submodelElements": [prop("UnitCost", "12.5"), prop("Margin", "0.3")]}
+CD = {"id": "urn:cd:1", "idShort": "Colour"}
+
+MATRIX_RULES = rules(
+    # partners read nameplates
+    rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}], eq("$sm#semanticId", NAMEPLATE)),
+    # everybody may see that shells exist
+    rule([{"GLOBAL": "ANONYMOUS"}], ["VIEW"], [{"IDENTIFIABLE": '$aas("*")'}]),
+    # partner 1 reads shells and concept descriptions
+    rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$aas("*")'}, {"IDENTIFIABLE": '$cd("*")'}],
+         {"$eq": [{"$attribute": {"CLAIM": "BPN"}}, {"$strVal": "BPNL000000000001"}]}),
+    # engineers may do everything through any route
+    rule([{"CLAIM": "role"}], ["ALL"], [{"ROUTE": "*"}],
+         {"$eq": [{"$attribute": {"CLAIM": "role"}}, {"$strVal": "engineer"}]}),
+    # a disabled rule grants nothing
+    {"ACL": {"ATTRIBUTES": [{"GLOBAL": "ANONYMOUS"}], "RIGHTS": ["ALL"], "ACCESS": "DISABLED"},
+     "OBJECTS": [{"ROUTE": "*"}], "FORMULA": {"$boolean": True}},
+)
+
+OBJECTS = {"shell": Target("shell", obj=SHELL), "nameplate": Target("submodel", obj=NAMEPLATE_SM),
+           "secret": Target("submodel", obj=SECRET_SM), "cd": Target("concept_description", obj=CD)}
+ROUTE = "/api/v3.0/submodels/dXJuOnNtOmNvc3Q"
+ALLOWED = {
+    # (identity, object): rights granted
+    ("anon", "shell"): {"VIEW"}, ("anon", "nameplate"): set(), ("anon", "secret"): set(), ("anon", "cd"): set(),
+    ("partner", "shell"): {"READ", "VIEW"}, ("partner", "nameplate"): {"READ", "VIEW"},
+    ("partner", "secret"): set(), ("partner", "cd"): {"READ", "VIEW"},
+    ("other", "shell"): {"VIEW"}, ("other", "nameplate"): {"READ", "VIEW"}, ("other", "secret"): set(),
+    ("other", "cd"): set(),
+    ("engineer", "shell"): {"CREATE", "READ", "UPDATE", "DELETE", "EXECUTE", "VIEW"},
+    ("engineer", "nameplate"): {"CREATE", "READ", "UPDATE", "DELETE", "EXECUTE", "VIEW"},
+    ("engineer", "secret"): {"CREATE", "READ", "UPDATE", "DELETE", "EXECUTE", "VIEW"},
+    ("engineer", "cd"): {"CREATE", "READ", "UPDATE", "DELETE", "EXECUTE", "VIEW"},
+}
+IDENTITIES = {"anon": ANON, "partner": PARTNER, "other": OTHER, "engineer": ENGINEER}
+ALL_RIGHTS = ("CREATE", "READ", "UPDATE", "DELETE", "EXECUTE", "VIEW")
+
+
+@pytest.mark.parametrize(("identity", "obj", "right"),
+                         [(i, o, r) for i in IDENTITIES for o in OBJECTS for r in ALL_RIGHTS])
+def test_matrix(identity: str, obj: str, right: str) -> None:
+    target = OBJECTS[obj]
+    if identity == "engineer":  # the ROUTE rule grants objects reached through a matching route
+        target = Target(target.kind, obj=target.obj, route=ROUTE)
+    expected = right in ALLOWED[(identity, obj)]
+    assert MATRIX_RULES.allows(IDENTITIES[identity], right, target) is expected
+
+
+def test_route_checks() -> None:
+    assert MATRIX_RULES.allows(ENGINEER, "DELETE", Target("route", route="/api/v3.1/shells/abc"))
+    # partners: rules on identifiables let list routes through, the objects are checked one by one
+    assert MATRIX_RULES.allows(PARTNER, "READ", Target("route", route="/external/api/v3.0/submodels"))
+    assert not MATRIX_RULES.allows(PARTNER, "DELETE", Target("route", route="/api/v3.0/submodels/x"))
+    assert not MATRIX_RULES.allows(ANON, "READ", Target("route", route="/api/v3.0/submodels"))
+    # the engineer's ROUTE rule does not grant objects without a route
+    assert not MATRIX_RULES.allows(ENGINEER, "READ", Target("submodel", obj=SECRET_SM))
+
+
+def test_default_deny_and_system_caller() -> None:
+    empty = rules()
+    for target in OBJECTS.values():
+        for right in ALL_RIGHTS:
+            assert not empty.allows(ENGINEER, right, target)
+    assert empty.element_access(PARTNER, NAMEPLATE_SM, "ManufacturerName", NAMEPLATE_SM["submodelElements"][0]) == (
+        "none")
+    assert empty.store_filter(PARTNER, "READ", "submodel") == []
+    assert empty.allows(None, "DELETE", OBJECTS["secret"])  # no caller: the system itself
+
+
+@pytest.mark.parametrize(("literal", "path", "expected"), [
+    ("*", "/anything/at/all", True),
+    ("/shells", "/api/v3.0/shells", True),
+    ("/shells", "/api/v3.0/shells/abc", False),
+    ("/shells/*", "/api/v3.1/shells/abc/submodels", True),
+    ("/shells/*", "/shells", False),
+    ("/submodels/*/submodel-elements", "/submodels/abc/submodel-elements", True),
+    ("/submodels/*/submodel-elements", "/submodels/a/b/submodel-elements", False),
+    ("/submodels/*/submodel-elements*", "/external/api/v3.0/submodels/x/submodel-elements/A.B/$value", True),
+    ("/description", "/api/v3.0/description/", True),
+])
+def test_route_wildcards(literal: str, path: str, expected: bool) -> None:
+    assert (compile_route(literal).fullmatch(normalize_route(path)) is not None) is expected
+
+
+DATED = {**NAMEPLATE_SM, "administration": {"version": "2"}, "submodelElements": [
+    prop("Count", "42"), prop("When", "2024-05-01T10:00:00Z"), prop("Flag", "true"), prop("Mask", "16#1F"),
+    prop("At", "12:30:00")]}
+
+
+@pytest.mark.parametrize(("formula", "expected"), [
+    ({"$eq": [{"$field": "$sm#idShort"}, {"$strVal": "Nameplate"}]}, True),
+    ({"$ne": [{"$field": "$sm#idShort"}, {"$strVal": "Nameplate"}]}, False),
+    ({"$gt": [{"$field": "$sm#idShort"}, {"$strVal": "Aaa"}]}, True),
+    ({"$ge": [{"$field": "$sm#idShort"}, {"$strVal": "Nameplate"}]}, True),
+    ({"$lt": [{"$field": "$sm#idShort"}, {"$strVal": "Nameplate"}]}, False),
+    ({"$le": [{"$field": "$sm#idShort"}, {"$strVal": "Zzz"}]}, True),
+    ({"$contains": [{"$field": "$sm#semanticId"}, {"$strVal": "zvei"}]}, True),
+    ({"$starts-with": [{"$field": "$sm#id"}, {"$strVal": "urn:sm:"}]}, True),
+    ({"$ends-with": [{"$field": "$sm#id"}, {"$strVal": "cost"}]}, False),
+    ({"$regex": [{"$field": "$sm#semanticId"}, {"$strVal": "^https://admin-shell\\.io/.*/Nameplate$"}]}, True),
+    ({"$regex": [{"$attribute": {"CLAIM": "regionCode"}}, {"$strVal": "^EU-"}]}, True),
+    ({"$and": [eq("$sm#idShort", "Nameplate"), eq("$sm#id", "nope")]}, False),
+    ({"$or": [eq("$sm#idShort", "x"), eq("$sm#id", "urn:sm:nameplate")]}, True),
+    ({"$not": eq("$sm#idShort", "x")}, True),
+    ({"$boolean": False}, False),
+    ({"$boolCast": {"$strVal": "true"}}, True),
+    ({"$eq": [{"$attribute": {"CLAIM": "BPN"}}, {"$strVal": "BPNL000000000001"}]}, True),
+    ({"$eq": [{"$attribute": {"CLAIM": "missing"}}, {"$strVal": "x"}]}, False),
+    ({"$gt": [{"$numCast": {"$attribute": {"CLAIM": "tier"}}}, {"$numVal": 2}]}, True),
+    ({"$lt": [{"$numCast": {"$attribute": {"CLAIM": "tier"}}}, {"$numVal": 2.5}]}, False),
+    ({"$eq": [{"$numCast": {"$strVal": "not a number"}}, {"$numVal": 1}]}, False),  # invalid cast: false
+    ({"$not": {"$eq": [{"$numCast": {"$strVal": "x"}}, {"$numVal": 1}]}}, False),  # ... even under $not
+    ({"$eq": [{"$hexCast": {"$strVal": "16#1F"}}, {"$hexVal": "16#1F"}]}, True),
+    ({"$eq": [{"$strCast": {"$numVal": 3}}, {"$strVal": "3"}]}, True),
+    ({"$gt": [{"$attribute": {"GLOBAL": "UTCNOW"}}, {"$dateTimeVal": "2020-01-01T00:00:00Z"}]}, True),
+    ({"$lt": [{"$attribute": {"GLOBAL": "LOCALNOW"}}, {"$dateTimeVal": "2020-01-01T00:00:00+02:00"}]}, False),
+    ({"$ge": [{"$timeCast": {"$dateTimeVal": "2024-01-01T12:00:00Z"}}, {"$timeVal": "09:00:00"}]}, True),
+    ({"$le": [{"$timeCast": {"$dateTimeVal": "2024-01-01T12:00:00+05:00"}}, {"$timeVal": "07:00:00Z"}]}, True),
+    ({"$eq": [{"$year": {"$dateTimeVal": "2024-05-01T10:00:00Z"}}, {"$numVal": 2024}]}, True),
+    ({"$eq": [{"$dayOfWeek": {"$dateTimeVal": "2024-05-05T10:00:00Z"}}, {"$numVal": 0}]}, True),  # a Sunday
+    ({"$eq": [{"$month": {"$dateTimeCast": {"$strVal": "2024-05-01T10:00:00"}}}, {"$numVal": 5}]}, True),
+    ({"$eq": [{"$dayOfMonth": {"$dateTimeVal": "2024-05-31T10:00:00Z"}}, {"$numVal": 31}]}, True),
+    ({"$eq": [{"$attribute": {"GLOBAL": "ANONYMOUS"}}, {"$boolean": False}]}, True),
+    ({"$eq": [{"$attribute": {"REFERENCE": "$sm#id"}}, {"$strVal": "urn:sm:nameplate"}]}, True),
+])
+def test_formula_operators(formula: dict[str, Any], expected: bool) -> None:
+    ruleset = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}], formula))
+    assert ruleset.allows(PARTNER, "READ", Target("submodel", obj=DATED)) is expected
+
+
+@pytest.mark.parametrize(("formula", "path", "expected"), [
+    ({"$gt": [{"$field": "$sme#value"}, {"$numVal": 41.5}]}, "Count", "read"),
+    ({"$gt": [{"$field": "$sme#value"}, {"$numVal": 42}]}, "Count", "none"),
+    ({"$eq": [{"$field": "$sme#value"}, {"$boolean": True}]}, "Flag", "read"),
+    ({"$ge": [{"$field": "$sme#value"}, {"$hexVal": "16#1E"}]}, "Mask", "read"),
+    ({"$gt": [{"$field": "$sme#value"}, {"$dateTimeVal": "2024-04-30T00:00:00Z"}]}, "When", "read"),
+    ({"$lt": [{"$field": "$sme#value"}, {"$timeVal": "12:00:00"}]}, "At", "none"),
+    ({"$gt": [{"$field": "$sme#value"}, {"$numVal": 0}]}, "Flag", "none"),  # "true" is no number: skipped
+    ({"$eq": [{"$field": "$sme.Count#value"}, {"$strVal": "42"}]}, "Flag", "read"),  # another element's field
+])
+def test_formulas_on_element_values(formula: dict[str, Any], path: str, expected: str) -> None:
+    ruleset = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}], formula))
+    element = next(e for e in DATED["submodelElements"] if e["idShort"] == path)
+    assert ruleset.element_access(PARTNER, DATED, path, element) == expected
+
+
+def test_match_binds_one_list_item() -> None:
+    def match(name: str, value: str) -> dict[str, Any]:
+        return {"$match": [eq("$aas#assetInformation.specificAssetIds[].name", name),
+                           eq("$aas#assetInformation.specificAssetIds[].value", value)]}
+    same_item = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$aas("*")'}], match("serial", "S-123456")))
+    crossed = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$aas("*")'}], match("serial", "MP-1")))
+    assert same_item.allows(PARTNER, "READ", OBJECTS["shell"])
+    assert not crossed.allows(PARTNER, "READ", OBJECTS["shell"])
+
+
+def test_view_versus_read_on_elements() -> None:
+    ruleset = rules(
+        rule([{"CLAIM": "BPN"}], ["VIEW"], [{"IDENTIFIABLE": '$sm("urn:sm:nameplate")'}]),
+        rule([{"CLAIM": "BPN"}], ["READ"], [{"REFERABLE": '$sme("urn:sm:nameplate").ManufacturerName'}]),
+    )
+    elements = NAMEPLATE_SM["submodelElements"]
+    assert ruleset.element_access(PARTNER, NAMEPLATE_SM, "ManufacturerName", elements[0]) == "read"
+    assert ruleset.element_access(PARTNER, NAMEPLATE_SM, "SerialNumber", elements[1]) == "view"
+    assert ruleset.allows(PARTNER, "VIEW", OBJECTS["nameplate"])
+    filtered = ruleset.filter_submodel(PARTNER, NAMEPLATE_SM)
+    assert filtered["submodelElements"][0] == elements[0]
+    assert filtered["submodelElements"][1] == {"idShort": "SerialNumber", "modelType": "Property"}
+    assert "S-123456" not in json.dumps(filtered) and "red" not in json.dumps(filtered)
+    assert filtered["submodelElements"][2] == {"idShort": "Public", "modelType": "SubmodelElementCollection",
+                                               "value": [{"idShort": "Colour", "modelType": "Property"}]}
+    assert ruleset.filter_submodel(OTHER, SECRET_SM)["submodelElements"] == []
+
+
+def test_referable_grants_subtree_and_container() -> None:
+    ruleset = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"REFERABLE": '$sme("*").Public.Colour'}]))
+    assert ruleset.allows(PARTNER, "READ", OBJECTS["nameplate"])  # a container
+    assert not ruleset.allows(PARTNER, "UPDATE", OBJECTS["nameplate"])
+    filtered = ruleset.filter_submodel(PARTNER, NAMEPLATE_SM)
+    assert filtered["submodelElements"] == [
+        {"idShort": "Public", "modelType": "SubmodelElementCollection", "value": [prop("Colour", "red")]}]
+    assert ruleset.element_access(PARTNER, NAMEPLATE_SM, "SerialNumber", NAMEPLATE_SM["submodelElements"][1]) == (
+        "none")
+
+
+def test_filter_fragment_on_list_items() -> None:
+    documents = {"idShort": "Docs", "modelType": "SubmodelElementList", "value": [
+        {"modelType": "SubmodelElementCollection", "value": [prop("State", "running"), prop("Title", "A")]},
+        {"modelType": "SubmodelElementCollection", "value": [prop("State", "stopped"), prop("Title", "B")]}]}
+    submodel = {"id": "urn:sm:maint", "idShort": "Maintenance", "submodelElements": [documents, prop("Other", "x")]}
+    ruleset = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"REFERABLE": '$sme("urn:sm:maint").Docs'}],
+                         FILTER={"FRAGMENT": "$sme.Docs[]",
+                                 "CONDITION": eq("$sme.Docs[].State#value", "running")}))
+    filtered = ruleset.filter_submodel(PARTNER, submodel)
+    assert json.dumps(filtered).count('"Title"') == 1
+    assert '"B"' not in json.dumps(filtered) and "Other" not in json.dumps(filtered)
+    assert ruleset.element_access(PARTNER, submodel, "Docs[1]", documents["value"][1]) == "none"
+    assert ruleset.element_access(PARTNER, submodel, "Docs[0]", documents["value"][0]) == "read"
+
+
+def test_filter_fragment_on_specific_asset_ids() -> None:
+    """IDTA-01004 example 11: a partner sees the public and its own specificAssetIds only."""
+    condition = {"$or": [
+        eq("$aasdesc#specificAssetIds[].externalSubjectId", "PUBLIC_READABLE"),
+        {"$eq": [{"$field": "$aasdesc#specificAssetIds[].externalSubjectId"}, {"$attribute": {"CLAIM": "BPN"}}]}]}
+    ruleset = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$aas("*")'}],
+                         FILTER={"FRAGMENT": "$aasdesc#specificAssetIds[]", "CONDITION": condition}))
+    names = [s["name"] for s in ruleset.filter_fields(PARTNER, "shell", SHELL)["assetInformation"]["specificAssetIds"]]
+    assert names == ["manufacturerPartId", "customerPartId"]
+    names = [s["name"] for s in ruleset.filter_fields(OTHER, "shell", SHELL)["assetInformation"]["specificAssetIds"]]
+    assert names == ["manufacturerPartId"]
+    assert len(SHELL["assetInformation"]["specificAssetIds"]) == 3  # the input is not changed
+
+
+def test_definitions_and_use_references(tmp_path: Path) -> None:
+    ruleset = rules(
+        {"USEACL": "partnerRead", "USEOBJECTS": ["submodels"], "USEFORMULA": "nameplate"},
+        DEFATTRIBUTES=[{"name": "bpn", "attributes": [{"CLAIM": "BPN"}]},
+                       {"name": "partner", "USEATTRIBUTES": ["bpn"]}],
+        DEFACLS=[{"name": "partnerRead", "acl": {"USEATTRIBUTES": "partner", "RIGHTS": ["READ"], "ACCESS": "ALLOW"}}],
+        DEFOBJECTS=[{"name": "sm", "objects": [{"IDENTIFIABLE": '$sm("*")'}]},
+                    {"name": "submodels", "USEOBJECTS": ["sm"]}],
+        DEFFORMULAS=[{"name": "nameplate", "formula": eq("$sm#semanticId", NAMEPLATE)}],
+    )
+    assert ruleset.allows(PARTNER, "READ", OBJECTS["nameplate"])
+    assert not ruleset.allows(PARTNER, "READ", OBJECTS["secret"])
+    assert not ruleset.allows(ANON, "READ", OBJECTS["nameplate"])
+
+
+HEAD = '{"AllAccessPermissionRules": {"rules": [{'
+ACL = ' "ACL": {"ATTRIBUTES": [{"CLAIM": "BPN"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},'
+TAIL = ' "FORMULA": {"$boolean": true}}]}}'
+#: (lines of the file, expected message, line at fault)
+BAD_FILES = [
+    (['{"AllAccessPermissionRules": {"rules": [', '  {"ACL": '], "malformed JSON", 2),
+    ([HEAD, ' "ACL": {"ATTRIBUTES": [{"CLAIM": "BPN"}], "RIGHTS": ["READ"],', '   "ACCESS": "DENY"},',
+      ' "OBJECTS": [{"ROUTE": "*"}],', TAIL], "no deny rules", 3),
+    ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}],', ' "FORMULA": {"$and": [', '   {"$boolean": true},',
+      '   {"$like": [{"$field": "$sm#idShort"}, {"$strVal": "x"}]}]}}]}}'], "unknown operator '$like'", 6),
+    ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}],', ' "FORMULA": {"$eq": [{"$field": "$sm#idShort"},',
+      '   {"$numVal": "five"}]}}]}}'], "$numVal takes a number", 5),
+    ([HEAD, ' "ACL": {"ATTRIBUTES": [{"CLAIM": "BPN"}],', '  "RIGHTS": ["READ", "TREE"], "ACCESS": "ALLOW"},',
+      ' "OBJECTS": [{"ROUTE": "*"}],', TAIL], "unknown right 'TREE'", 3),
+    ([HEAD, ' "USEACL": "missing",', ' "OBJECTS": [{"ROUTE": "*"}],', TAIL], "DEFACLS has no entry 'missing'", 2),
+    ([HEAD, ACL, ' "OBJECTS": [{"IDENTIFIABLE": "$sm(urn)"}],', TAIL], "IDENTIFIABLE must look like", 3),
+    ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}],', ' "FORMULA": {"$eq": [{"$field": "$sm#color"},',
+      '  {"$strVal": "x"}]}}]}}'], "$sm has no field 'color'", 4),
+    (['{"AllAccessPermissionRules": {"rules": [], "rules": []}}'], "duplicate key 'rules'", 1),
+    ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}]}]}}'], "needs one of FORMULA / USEFORMULA", 1),
+    ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}],', ' "FORMULA": {"$eq": [{"$field": "$sm#idShort"},',
+      '    {"$field": "$aas#idShort"}]}}]}}'], "compares two fields", 4),
+    ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}],', ' "FORMULA": {"$eq": [{"$attribute": {"REFERENCE":',
+      '   "$sme(\\"urn:sm:1\\").State#value"}}, {"$strVal": "on"}]}}]}}'], "only references to the object", 4),
+]
+
+
+@pytest.mark.parametrize(("lines", "message", "line"), BAD_FILES)
+def test_malformed_files_name_path_and_line(lines: list[str], message: str, line: int) -> None:
+    with pytest.raises(RuleFileError) as caught:
+        RuleSet.from_text("\n".join(lines), "rules.json")
+    assert isinstance(caught.value, InvalidRequestError)
+    assert message in caught.value.text
+    assert f"rules.json: line {line}:" in caught.value.text
+    assert f"(line {line})" in (caught.value.path or "")
+
+
+@pytest.mark.parametrize(("pattern", "message"), [
+    ("a" * 300, "longer than 256"),
+    ("^(a+)+$", "nests quantifiers"),
+    ("(x|xx)*y", "nests quantifiers"),
+    ("([", "not a regular expression"),
+])
+def test_regex_limits_at_load(pattern: str, message: str) -> None:
+    formula = {"$regex": [{"$field": "$sm#idShort"}, {"$strVal": pattern}]}
+    with pytest.raises(RuleFileError, match=message):
+        rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}], formula))
+
+
+def test_regex_from_a_claim_is_checked_at_evaluation() -> None:
+    formula = {"$regex": [{"$field": "$sm#idShort"}, {"$attribute": {"CLAIM": "pattern"}}]}
+    ruleset = rules(rule([{"CLAIM": "pattern"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}], formula))
+    evil = Caller(port="external", internal=False, subject="x", claims={"pattern": "^(N+)+$"})
+    slow = {**NAMEPLATE_SM, "idShort": "N" * 5000 + "!"}
+    started = time.perf_counter()
+    assert not ruleset.allows(evil, "READ", Target("submodel", obj=slow))
+    assert time.perf_counter() - started < 1.0
+    good = Caller(port="external", internal=False, subject="x", claims={"pattern": "^Name"})
+    assert ruleset.allows(good, "READ", OBJECTS["nameplate"])
+
+
+GOOD = {"AllAccessPermissionRules": {"rules": [
+    rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}], eq("$sm#semanticId", NAMEPLATE))]}}
+
+
+def test_reload_keeps_old_rules_on_a_bad_file_and_picks_up_a_good_change(tmp_path: Path,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(GOOD))
+    source = RuleSource(path)
+    source.CHECK_INTERVAL_S = 0.0
+    first = source.current()
+    assert first.allows(PARTNER, "READ", OBJECTS["nameplate"])
+
+    path.write_text('{"AllAccessPermissionRules": {"rules": [\n  {"ACL": {}}\n')
+    assert source.current() is first
+    assert "not reloaded" in caplog.text and "line" in caplog.text
+
+    changed = json.loads(json.dumps(GOOD))
+    changed["AllAccessPermissionRules"]["rules"][0]["FORMULA"] = eq("$sm#semanticId", SECRET)
+    path.write_text(json.dumps(changed, indent=1))
+    second = source.current()
+    assert second is not first
+    assert second.allows(PARTNER, "READ", OBJECTS["secret"])
+    assert not second.allows(PARTNER, "READ", OBJECTS["nameplate"])
+
+
+def test_reload_checks_the_file_at_most_once_per_interval(tmp_path: Path) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(GOOD))
+    source = RuleSource(path)
+    first = source.current()
+    path.write_text(json.dumps({"AllAccessPermissionRules": {"rules": []}}))
+    assert source.current() is first  # within the interval: not even a stat
+    source._checked -= source.CHECK_INTERVAL_S  # the interval passed
+    assert source.current() is not first
+
+
+def test_a_missing_or_broken_file_is_refused_on_first_load(tmp_path: Path) -> None:
+    with pytest.raises(RuleFileError, match="cannot read"):
+        RuleSource(tmp_path / "absent.json")
+    (tmp_path / "bad.json").write_text("{\n  \"AllAccessPermissionRules\": {\"rules\": [1]}\n}")
+    with pytest.raises(RuleFileError, match="line 2"):
+        RuleSource(tmp_path / "bad.json")
+
+
+# --- pushdown -------------------------------------------------------------------------------------------------
+
+SEMANTIC_IDS = [NAMEPLATE, SECRET, "urn:a", "urn:b"]
+ID_SHORTS = ["Nameplate", "Cost", "TechnicalData", "Other"]
+
+
+def generated(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    submodels = [{"id": f"urn:sm:{i}", "idShort": rng.choice(ID_SHORTS), "semanticId": ref(rng.choice(SEMANTIC_IDS)),
+                  "submodelElements": []} for i in range(60)]
+    shells = [{"id": f"urn:aas:{i}", "idShort": rng.choice(ID_SHORTS), "assetInformation": {
+        "assetKind": "Instance", "globalAssetId": f"urn:asset:{i % 7}",
+        "specificAssetIds": [{"name": rng.choice(["partId", "serial"]), "value": f"V{rng.randrange(4)}"}]}}
+        for i in range(60)]
+    return submodels, shells
+
+
+PUSHDOWN_RULES = [
+    eq("$sm#semanticId", NAMEPLATE),
+    {"$or": [eq("$sm#idShort", "Cost"), {"$and": [eq("$sm#semanticId", "urn:a"), eq("$sm#idShort", "Other")]}]},
+    {"$and": [eq("$sm#semanticId", "urn:b"), {"$not": eq("$sm#idShort", "Other")}]},
+    {"$and": [{"$eq": [{"$attribute": {"CLAIM": "BPN"}}, {"$strVal": "BPNL000000000001"}]},
+              {"$eq": [{"$field": "$sm#idShort"}, {"$attribute": {"CLAIM": "tier"}}]}]},
+    {"$and": [eq("$sm#idShort", "Cost"), eq("$sm#idShort", "Other")]},
+    {"$match": [eq("$aas#assetInformation.specificAssetIds[].name", "serial"),
+                eq("$aas#assetInformation.specificAssetIds[].value", "V1")]},
+    {"$match": [eq("$aasdesc#specificAssetIds[].name", "partId"), eq("$aasdesc#specificAssetIds[].value", "V2")]},
+    {"$or": [eq("$aas#assetInformation.globalAssetId", "urn:asset:3"), eq("$aas#idShort", "Other")]},
+    {"$starts-with": [{"$field": "$sm#idShort"}, {"$strVal": "Tech"}]},
+]
+
+
+@pytest.mark.parametrize("formula", PUSHDOWN_RULES)
+def test_pushdown_queries_contain_every_allowed_object(formula: dict[str, Any], tmp_path: Path) -> None:
+    ruleset = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}, {"IDENTIFIABLE": '$aas("*")'}],
+                         formula))
+    store = SqliteStore(tmp_path / "aas.sqlite3")
+    try:
+        submodels, shells = generated(random.Random(5))
+        for obj in submodels:
+            store.create("submodel", obj)
+        for obj in shells:
+            store.create("shell", obj)
+        for kind, objects in (("submodel", submodels), ("shell", shells)):
+            allowed = {o["id"] for o in objects if ruleset.allows(PARTNER, "READ", Target(kind, obj=o))}
+            queries = ruleset.store_filter(PARTNER, "READ", kind)
+            if queries is None:
+                continue  # no pushdown: the caller post-filters everything
+            fetched: set[str] = set()
+            for query in queries:
+                fetched |= {o["id"] for o in iterate(lambda page, k=kind, q=query: store.find(k, q, page))}
+            assert allowed <= fetched, (kind, formula)
+            assert len(fetched) < len(objects), "the pushdown should narrow the fetch"
+    finally:
+        store.close()
+
+
+def test_pushdown_shapes() -> None:
+    assert rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}], PUSHDOWN_RULES[1])).store_filter(
+        PARTNER, "READ", "submodel") == [Query(id_short="Cost"), Query(id_short="Other", semantic_id="urn:a")]
+    claim_based = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}], PUSHDOWN_RULES[3]))
+    assert claim_based.store_filter(PARTNER, "READ", "submodel") == [Query(id_short="3")]
+    assert claim_based.store_filter(OTHER, "READ", "submodel") == []  # the BPN condition is false for OTHER
+    by_id = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("urn:sm:1")'}]))
+    assert by_id.store_filter(PARTNER, "READ", "submodel") is None  # Query has no id filter
+    unconstrained = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}], PUSHDOWN_RULES[8]))
+    assert unconstrained.store_filter(PARTNER, "READ", "submodel") is None
+    assert unconstrained.store_filter(PARTNER, "READ", "shell") == []  # no rule covers shells
+
