@@ -52,6 +52,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from aas_server.errors import AASError
+from aas_server.observability.store_metrics import add_ingest_run
 from aas_server.store.base import Store
 
 from . import lineage
@@ -123,6 +124,9 @@ class _Run(SeriesWriter):
             self.summary.ended = self.clock()
             try:
                 self._save_run()
+                add_ingest_run(self.store, self.summary.adapter, self.summary.status, {
+                    "loaded": self.summary.loaded, "unchanged": self.summary.unchanged,
+                    "rejected": self.summary.rejected})
             except AASError as e:
                 logger.warning("cannot record the run %s: %s", self.run_id, e)
         return self.summary

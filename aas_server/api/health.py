@@ -10,12 +10,11 @@ from flask import Blueprint, Response
 
 from ..errors import StoreUnavailableError
 from ..observability import metrics
+from ..observability.store_metrics import GATEWAY_HEALTH, store_collector
 from ..store.base import iterate
 from .common import json_response, services
 
 bp = Blueprint("health", __name__)
-
-GATEWAY_HEALTH = "gateway-health"
 
 
 @bp.get("/health/live")
@@ -39,7 +38,7 @@ def gateway() -> Response:
 
 @bp.get("/metrics")
 def metrics_exposition() -> Response:
-    body, content_type = metrics.exposition()
+    body, content_type = metrics.exposition([store_collector(services().store)])
     return Response(body, mimetype=None, content_type=content_type)
 
 

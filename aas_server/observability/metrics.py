@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from ..store.base import Store, iterate
@@ -31,27 +31,27 @@ MASKED_ELEMENTS = Counter("aas_masked_elements", "submodel elements served in ma
 PRIVACY_RELEASES = Counter("aas_privacy_releases", "differentially private releases", ["port", "outcome"])
 
 
-def exposition() -> tuple[bytes, str]:
-    """The text exposition of all metrics, merged across gunicorn workers when multiprocess mode is on."""
+def exposition(extra: list[Collector]) -> tuple[bytes, str]:
+    """The text exposition of all metrics, merged across gunicorn workers when multiprocess mode is on, followed
+    by the families of ``extra`` collectors (built per scrape, e.g. a :class:`StoreCollector`)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        for collector in _store_collectors:
-            registry.register(collector)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-
-
-_store_collectors: list[Collector] = []
+        base = CollectorRegistry()
+        multiprocess.MultiProcessCollector(base)
+    else:
+        base = REGISTRY
+    scrape = CollectorRegistry(auto_describe=True)
+    for collector in extra:
+        scrape.register(collector)
+    return generate_latest(base) + generate_latest(scrape), CONTENT_TYPE_LATEST
 
 
 class StoreCollector(Collector):
-    """Gauges computed from store records at scrape time: one family per ``(collection, reader)`` pair.
+    """Families computed from store records at scrape time, one reader per collection.
 
-    ``reader`` turns the records of a collection into metric families; it runs on every scrape, so collections
-    read here must stay small (one record per gateway source, per adapter, per partner).
+    A reader runs on every scrape, so the collections read here must stay small (one record per gateway source,
+    per adapter, per partner).
     """
 
     def __init__(self, store: Store, readers: dict[str, Callable[[list[dict[str, Any]]], Iterator[Metric]]]) -> None:
@@ -60,22 +60,7 @@ class StoreCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         for collection, reader in self.readers.items():
-            yield from reader(list(iterate(lambda page: self.store.find_records(collection, page))))
-
-
-def register_store_collector(collector: StoreCollector) -> None:
-    """Expose ``collector`` on ``/metrics`` (in both single- and multiprocess mode)."""
-    _store_collectors.append(collector)
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        REGISTRY.register(collector)
-
-
-def gauge_family(name: str, documentation: str, labels: list[str],
-                 samples: list[tuple[list[str], float]]) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(name, documentation, labels=labels)
-    for label_values, value in samples:
-        family.add_metric(label_values, value)
-    return family
+            yield from reader(list(iterate(lambda page, c=collection: self.store.find_records(c, page))))
 
 
 class InstrumentedStore:

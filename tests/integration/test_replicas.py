@@ -12,18 +12,25 @@ import pytest
 import requests
 
 from aas_server.settings import Settings
+from aas_server.store import open_store
 from tests.conftest import server_env
 from tests.factories import b64, operation, prop, submodel
 from tests.harness.server import GunicornServer
+from tests.integration.ingest_support import SERIAL_EXPORT, run
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def replicas(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    settings = Settings(mongodb_uri=mongo_uri, mongodb_database=f"aas_test_{uuid.uuid4().hex[:12]}",
-                        data_dir=str(tmp_path_factory.mktemp("replicas")))
-    with GunicornServer(server_env(settings), workers=2) as a, GunicornServer(server_env(settings), workers=2) as b:
+def shared_settings(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(mongodb_uri=mongo_uri, mongodb_database=f"aas_test_{uuid.uuid4().hex[:12]}",
+                    data_dir=str(tmp_path_factory.mktemp("replicas")))
+
+
+@pytest.fixture(scope="module")
+def replicas(shared_settings: Settings) -> Iterator[list[str]]:
+    env = server_env(shared_settings)
+    with GunicornServer(env, workers=2) as a, GunicornServer(env, workers=2) as b:
         yield [f"{a.url}/api/v3.1", f"{b.url}/api/v3.1"]
 
 
@@ -69,3 +76,21 @@ def test_metrics_are_merged_across_workers_and_name_the_series(replicas: list[st
     for series in ("aas_http_request_duration_seconds_bucket", "aas_store_operation_duration_seconds_count"):
         assert re.search(rf"^{series}\{{", text, re.M), series
     assert requests.get(f"{root}/health/ready", timeout=10).json()["status"] == "UP"
+
+
+def test_metrics_kept_in_the_store_are_the_same_on_every_replica(replicas: list[str], shared_settings: Settings) -> None:
+    store = open_store(shared_settings)
+    try:
+        run(store, "serial_units_export", SERIAL_EXPORT)  # the sample has two rows that must be rejected
+        store.put_record("gateway-health", "pump-line/line-1", {
+            "mapping": "pump-line", "source": "line-1", "connected": False, "staleElements": ["sm#A", "sm#B"],
+            "badElements": [], "lastValueTime": "2026-11-25T10:00:00+00:00", "valuesWritten": 7, "reconnects": 3})
+        store.put_record("dp-budgets", "BPNL000000000001", {"partner": "BPNL000000000001", "spent": 0.75})
+    finally:
+        store.close()
+    for api in replicas:
+        text = requests.get(f"{api.rsplit('/api/', 1)[0]}/metrics", timeout=10).text
+        assert 'aas_ingest_records_total{adapter="erp-flat",outcome="rejected"} 2.0' in text
+        assert 'aas_opcua_connected{mapping="pump-line",source="line-1"} 0.0' in text
+        assert 'aas_opcua_stale_elements{mapping="pump-line",source="line-1"} 2.0' in text
+        assert 'aas_privacy_epsilon_spent{partner="BPNL000000000001"} 0.75' in text
