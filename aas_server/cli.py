@@ -12,6 +12,7 @@ from tqdm import tqdm
 from adapters import cli as adapters_cli
 
 from .errors import AASError
+from .ports import audit_cli
 from .registry import cli as registry_cli
 from .services import backup, environment
 from .settings import Settings
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(run=_restore)
     adapters_cli.register(commands)  # ingest csv|erp, lineage (batch adapters)
     registry_cli.register(commands)  # registry push|resync
+    audit_cli.register(commands)  # audit list|show: disclosures of external ports
     return parser
 
 

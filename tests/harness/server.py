@@ -24,10 +24,11 @@ class GunicornServer:
     """``with GunicornServer({"AAS_DATA_DIR": ...}) as server: requests.get(server.url + "/api/v3.1/shells")``."""
 
     def __init__(self, env: dict[str, str], *, workers: int = 2, threads: int = 4, log_dir: Path | None = None,
-                 app: str = "aas_server.wsgi:app") -> None:
+                 app: str = "aas_server.wsgi:app", extra_binds: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._env = {**os.environ, **env, "AAS_BIND": f"127.0.0.1:{self.port}", "AAS_WORKERS": str(workers),
+        binds = ",".join((f"127.0.0.1:{self.port}", *extra_binds))  # extra listeners, e.g. of output ports
+        self._env = {**os.environ, **env, "AAS_BIND": binds, "AAS_WORKERS": str(workers),
                      "AAS_THREADS": str(threads), "AAS_ACCESS_LOG": ""}
         self._log_path = (log_dir or Path(env.get("AAS_DATA_DIR", "."))) / f"gunicorn-{self.port}.log"
         self._app = app
