@@ -129,7 +129,7 @@ def _anonymous(caller: Caller) -> bool:
 def shell_as_descriptor(shell: JSON) -> JSON:
     """The fields ``$aasdesc#...`` reads, taken from a shell (the server serves shells as their descriptors)."""
     info = shell.get("assetInformation") or {}
-    descriptor = {k: shell[k] for k in ("id", "idShort") if k in shell}
+    descriptor: JSON = {k: shell[k] for k in ("id", "idShort") if k in shell}
     for key in ("assetKind", "assetType", "globalAssetId", "specificAssetIds"):
         if key in info:
             descriptor[key] = info[key]

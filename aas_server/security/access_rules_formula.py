@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import regex
+import regex  # type: ignore[import-untyped]
 
 logger = logging.getLogger(__name__)
 
@@ -419,6 +419,8 @@ _CASTS = {"$strCast": "str", "$numCast": "num", "$hexCast": "hex", "$boolCast": 
           "$dateTimeCast": "datetime", "$timeCast": "time"}
 _DATE_PARTS = ("$dayOfWeek", "$dayOfMonth", "$month", "$year")
 _GLOBALS = ("LOCALNOW", "UTCNOW", "CLIENTNOW", "ANONYMOUS")
+_TYPE_NAMES = {"num": "number", "bool": "boolean"}
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {"num": (int, float), "bool": bool}
 
 
 def _single_key(obj: Any, where: tuple[str | int, ...], what: str) -> tuple[str, Any]:
@@ -439,10 +441,9 @@ def parse_operand(obj: Any, where: tuple[str | int, ...] = ()) -> Operand:
             raise FormulaError(e.message, here) from None
     if key in _LITERALS:
         kind = _LITERALS[key]
-        expected = {"str": str, "num": (int, float), "bool": bool}.get(kind, str)
+        expected = _PYTHON_TYPES.get(kind, str)
         if not isinstance(value, expected) or (kind == "num" and isinstance(value, bool)):
-            raise FormulaError(f"{key} takes a {'number' if kind == 'num' else kind if kind != 'str' else 'string'}",
-                               here)
+            raise FormulaError(f"{key} takes a {_TYPE_NAMES.get(kind, 'string')}", here)
         try:
             converted = CONVERT[kind](value)
         except (ValueError, TypeError, OverflowError):

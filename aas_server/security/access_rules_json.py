@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from json.decoder import scanstring  # type: ignore[attr-defined]  # the C string scanner json uses
 from typing import Any
 
 JsonPath = tuple[str | int, ...]
@@ -65,7 +66,7 @@ def load_with_lines(text: str) -> tuple[Any, dict[JsonPath, int]]:
                 return obj, pos + 1
             while True:
                 pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-                key, pos = json.decoder.scanstring(text, pos + 1)
+                key, pos = scanstring(text, pos + 1)
                 if key in obj:
                     raise JsonPositionError(f"duplicate key {key!r}", line_of(pos), path)
                 pos = _WS.match(text, pos).end() + 1  # type: ignore[union-attr]  # the colon
@@ -87,7 +88,7 @@ def load_with_lines(text: str) -> tuple[Any, dict[JsonPath, int]]:
                     return items, pos + 1
                 pos += 1
         if char == '"':
-            return json.decoder.scanstring(text, pos + 1)
+            return scanstring(text, pos + 1)
         for literal, result in _LITERALS.items():
             if text.startswith(literal, pos):
                 return result, pos + len(literal)
