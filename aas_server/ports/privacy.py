@@ -43,7 +43,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NoReturn
 
 from submodels import time_series as ts
@@ -239,11 +239,13 @@ class _BudgetExhaustedError(Exception):
 def series_values(element: JSON, source: SourceSpec) -> list[float]:
     """The variable's finite values of the records under ``element``, in time order, within the window."""
     rows: list[tuple[datetime.datetime, float]] = []
-    for _, node in tree.walk(element, (str(element.get("idShort", "")),)):
-        if reference_value(node.get("semanticId")) != ts.RECORD or node.get("modelType") != "SubmodelElementCollection":
-            continue
-        fields = {str(p.get("idShort")): p.get("value") for p in node.get("value") or ()}
-        moment, number = _time(fields.get("Time")), _number(fields.get(str(source.variable)))
+    for record in _records(element):
+        moment = number = None
+        for field in record.get("value") or ():
+            if field.get("idShort") == "Time":
+                moment = _time(field.get("value"))
+            elif field.get("idShort") == source.variable:
+                number = _number(field.get("value"))
         if moment is not None and number is not None:
             rows.append((moment, number))
     rows.sort(key=lambda row: row[0])
@@ -252,6 +254,20 @@ def series_values(element: JSON, source: SourceSpec) -> list[float]:
         return [v for t, v in rows if t > cutoff]
     start, end = source.start, source.end
     return [v for t, v in rows if (start is None or t >= start) and (end is None or t < end)]
+
+
+def _records(element: JSON) -> Iterator[JSON]:
+    """The Time Series records at or below ``element`` (collections with the Record semanticId), without looking
+    into the records themselves: a series has thousands."""
+    pending = [element]
+    while pending:
+        node = pending.pop()
+        if node.get("modelType") not in ("SubmodelElementCollection", "SubmodelElementList"):
+            continue
+        if reference_value(node.get("semanticId")) == ts.RECORD:
+            yield node
+        else:
+            pending.extend(reversed(node.get("value") or ()))
 
 
 def fleet_values(submodels: Iterable[JSON], element_semantic_id: str | None, path: str | None) -> list[float]:
@@ -333,11 +349,12 @@ def _number_list(id_short: str, value_type: str, numbers: Sequence[float | int])
 
 
 def _frame(element: JSON, spec: AggregateSpec, children: list[JSON]) -> JSON:
-    """The computed collection that takes the masked element's place (same idShort; its semanticId kept as a
-    supplemental one so a partner can tell what the statistic is about)."""
-    out: JSON = {"idShort": element.get("idShort", "Release"), "modelType": "SubmodelElementCollection",
-                 "semanticId": {"type": "ExternalReference",
-                                "keys": [{"type": "GlobalReference", "value": DP_RELEASE_SEMANTIC_ID}]}}
+    """The computed collection that takes the masked element's place (same idShort, none for a list item; its
+    semanticId kept as a supplemental one so a partner can tell what the statistic is about)."""
+    out: JSON = {"modelType": "SubmodelElementCollection", "semanticId": {
+        "type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": DP_RELEASE_SEMANTIC_ID}]}}
+    if "idShort" in element:
+        out = {"idShort": element["idShort"], **out}
     if element.get("semanticId"):
         out["supplementalSemanticIds"] = [element["semanticId"]]
     head = [_property("Statistic", "xs:string", spec.statistic), _property("Epsilon", "xs:double", spec.epsilon)]
