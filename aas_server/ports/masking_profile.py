@@ -474,5 +474,5 @@ class _ProfileReader:
         try:
             return privacy.parse_spec(options, f"line {line}, column {column}")
         except (InvalidRequestError, ValueError) as e:
-            self.fail((line, column), f"dp: {e}")
+            self.fail((line, column), e.text if isinstance(e, InvalidRequestError) else f"dp: {e}")
             return None

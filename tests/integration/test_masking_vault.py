@@ -1,18 +1,26 @@
-"""The token vault of masking profiles on both stores: tokens from concurrent maskers (as in several API processes)
-agree, are recorded once, and are reversible through the store only."""
+"""Masking that keeps state in the store, on both stores: the token vault (tokens from concurrent maskers, as in
+several API processes, agree, are recorded once and are reversible through the store only) and dp rules released
+through the privacy engine."""
 from __future__ import annotations
 
+import datetime
+import json
 import threading
 from typing import Any
 
 import pytest
 
 from aas_server.errors import NotFoundError
+from aas_server.model import codec
+from aas_server.ports import audit
 from aas_server.ports.masking import Masker
 from aas_server.ports.masking_profile import parse_profile
 from aas_server.ports.masking_pseudonyms import TOKEN_COLLECTION, reveal_token
+from aas_server.ports.masking_transforms import marker_form
+from aas_server.ports.privacy import PrivacyEngine
 from aas_server.security.caller import Caller
 from aas_server.store.base import PageRequest
+from adapters import series
 from tests import factories as f
 
 pytestmark = pytest.mark.integration
@@ -26,6 +34,7 @@ rules:
 """
 SECRET = {"AAS_TEST_MASKING_SECRET": "vault-test-secret-0123456789abcdef"}
 PARTNERS = [Caller(port="external", internal=False, bpn=f"BPNL00000000000{i}") for i in range(2)]
+STAFF = Caller(port="internal", internal=True, subject="alice")
 
 
 def serials(count: int) -> dict[str, Any]:
@@ -70,3 +79,42 @@ def test_tokens_of_concurrent_maskers_agree_and_are_recorded_once(store: Any) ->
         assert (origin.partner, origin.value) == (PARTNERS[0].partner, f"{100000 + i}")
     with pytest.raises(NotFoundError):
         reveal_token(store, "tok_" + "z" * 24)
+
+
+DP_PROFILE = """\
+version: 1
+rules:
+  - match: {path: Segments, caller: {internal: false}}
+    transform: dp
+    dp: {statistic: mean, epsilon: 0.5, bounds: [0, 100], source: {kind: series, variable: Temp}}
+"""
+
+
+def series_submodel(values: list[float]) -> dict[str, Any]:
+    temp = {"Temp": series.Variable("Temp", "xs:double", "urn:test:temperature")}
+    start = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+    rows = [series.row(start + datetime.timedelta(minutes=i), [("Temp", v)], temp) for i, v in enumerate(values)]
+    segments = series.segments_json([series.segment_json("InternalSegment2025010100000001", rows, temp, 3600)])
+    return f.submodel("urn:test:sm:series", elements=[segments, f.prop("Unit", "1")])
+
+
+def test_dp_rules_release_through_the_privacy_engine_once_and_withhold_when_the_budget_is_spent(store: Any) -> None:
+    masker = Masker(parse_profile(DP_PROFILE, "dp.yaml"), store, PrivacyEngine(store, budget_per_partner=1.0))
+    partner = PARTNERS[0]
+    raw = series_submodel([20.0, 21.5, 23.0])
+    store.create("submodel", raw)
+    with audit.collecting() as collected:
+        first = masker.mask_submodel(raw, partner)
+    codec.validate("submodel", first)
+    released = first["submodelElements"][0]
+    form = marker_form(released)
+    assert form is not None and form.startswith("dp:")
+    assert [(path, disclosed) for _, path, disclosed in collected] == [("Segments", form)]
+    assert "21.5" not in json.dumps(first)
+    assert masker.mask_submodel(raw, partner) == first  # served again unchanged: the noise cannot be averaged
+    assert masker.mask_submodel(raw, STAFF)["submodelElements"][0] is raw["submodelElements"][0]
+    masker.mask_submodel(series_submodel([30.0, 31.0]), partner)  # new data: the second release spends the budget
+    with audit.collecting() as collected:
+        spent = masker.mask_submodel(series_submodel([40.0, 41.0]), partner)
+    assert marker_form(spent["submodelElements"][0]) == "withheld"
+    assert [disclosed for _, _, disclosed in collected] == ["withheld"]
