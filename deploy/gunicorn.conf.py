@@ -11,10 +11,23 @@ import tempfile
 # one listener per port: AAS_BIND takes a comma-separated list ("0.0.0.0:8080,0.0.0.0:8081"); a port whose
 # `listen` names one of these addresses is served on it (see README "Output ports")
 bind = [address.strip() for address in os.environ.get("AAS_BIND", "127.0.0.1:8080").split(",") if address.strip()]
+
+
+def _cpus() -> float:
+    """CPUs this process may use: the cgroup (v2) quota of a container if there is one, else the machine's."""
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        if quota != "max":
+            return max(1.0, int(quota) / int(period))
+    except (OSError, ValueError):
+        pass
+    return float(multiprocessing.cpu_count())
+
+
 # 2 × cores + 1 keeps the cores busy while other workers wait on MongoDB; capped so that a large node does not open
 # hundreds of store connections (raise AAS_WORKERS_MAX there)
 workers = int(os.environ.get("AAS_WORKERS")
-              or min(2 * multiprocessing.cpu_count() + 1, int(os.environ.get("AAS_WORKERS_MAX", 16))))
+              or min(int(2 * _cpus()) + 1, int(os.environ.get("AAS_WORKERS_MAX", 16))))
 threads = int(os.environ.get("AAS_THREADS", 4))
 worker_class = "gthread"
 timeout = int(os.environ.get("AAS_WORKER_TIMEOUT", 60))
