@@ -25,6 +25,8 @@ from aas_server.settings import Settings
 from aas_server.store.base import Store
 from aas_server.store.sqlite import SqliteStore
 from adapters import series
+from submodels import time_series as ts
+from tests.factories import uid
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +108,8 @@ def test_statistics_have_valid_shapes(store: Store) -> None:
     edges = [float(p["value"]) for p in value_of(histogram, "BinEdges")]
     assert edges == [0.0, 25.0, 50.0, 75.0, 100.0]
     counts = [int(p["value"]) for p in value_of(histogram, "Counts")]
-    assert len(counts) == 4 and all(c >= 0 for c in counts)
+    assert len(counts) == 4
+    assert all(c >= 0 for c in counts)
     assert all(abs(c - 25) < 40 for c in counts)
     assert abs(float(value_of(total)) - sum(range(100))) < 100 * 40  # scale 100
 
@@ -333,3 +336,33 @@ def test_spec_errors_name_the_key(change: JSON, at: str) -> None:
 def _ref(value: str) -> JSON:
     return {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": value}]}
 
+
+
+# -- through the masking profile ------------------------------------------------------------------------------
+
+
+def test_a_dp_rule_of_a_masking_profile_publishes_the_release(store: Store) -> None:
+    """The port's masker replaces a Time Series' Segments by the release; the submodel stays metamodel-valid."""
+    from aas_server.ports.masking import Masker
+    from aas_server.ports.masking_profile import parse_profile
+
+    profile = parse_profile(
+        "version: 1\nrules:\n  - match: {submodel_semantic_id: 'https://admin-shell.io/idta/TimeSeries/1/1',"
+        " path: Segments}\n    transform: dp\n    dp:\n      statistic: histogram\n      epsilon: 0.5\n"
+        "      bounds: [0, 50]\n      bins: 5\n      source: {kind: series, variable: Temp}\n", "dp.yaml")
+    submodel = {"modelType": "Submodel", "id": uid("ts"), "semanticId": _ref(ts.TIME_SERIES),
+                "submodelElements": [segments([13.625 + i % 9 for i in range(40)])]}
+    masker = Masker(profile, store, privacy.PrivacyEngine(store, budget_per_partner=1))
+    masked = masker.mask_submodel(submodel, ACME)
+    assert masker.mask_submodel(submodel, ACME) == masked
+    assert codec.validate("submodel", masked) == masked
+    released = masked["submodelElements"][0]
+    assert value_of(released, "Statistic") == "histogram"
+    assert marker_form(released) == f"dp:{value_of(released, 'ReleaseId')}"
+    assert "13.625" not in json.dumps(masked)
+    # another partner spends its budget (two releases of 0.5) on other data: then this submodel is withheld
+    for n in range(2):
+        other = {**submodel, "submodelElements": [segments([float(n)] * 5)]}
+        masker.mask_submodel(other, OTHER)
+    withheld = masker.mask_submodel(submodel, OTHER)["submodelElements"][0]
+    assert value_of(withheld, "Status") == privacy.BUDGET_EXHAUSTED
