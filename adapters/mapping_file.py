@@ -8,8 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from submodels import templates as registry
 
 from .conversions import (
@@ -31,7 +29,14 @@ from .mapping_rules import (
     SubmodelRule,
 )
 from .mapping_values import ValueRules
-from .mapping_yaml import Loader, Problems, YamlMap, YamlSeq, mark_at
+from .mapping_yaml import (
+    Problems,
+    YamlMap,
+    YamlSeq,
+    YamlSyntaxError,
+    load_marked,
+    mark_at,
+)
 
 
 class MappingError(ValueError):
@@ -57,20 +62,12 @@ def load(path: str | Path, templates: Callable[[str], registry.Template] = regis
 def parse(text: str, file: str = "<mapping>", templates: Callable[[str], registry.Template] = registry.get_template,
           checksum: str | None = None) -> Mapping:
     """Validate mapping text (see :func:`load`)."""
-    loader = Loader(text)
-    loader.duplicates = []
     try:
-        doc = loader.get_single_data()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise MappingError(file, [(line, column, f"not valid YAML: {e.problem or e}")]) from e
-    except yaml.YAMLError as e:
-        raise MappingError(file, [(0, 0, f"not valid YAML: {e}")]) from e
-    finally:
-        loader.dispose()
+        doc, duplicates = load_marked(text)
+    except YamlSyntaxError as e:
+        raise MappingError(file, [e.problem]) from e
     problems = Problems()
-    problems.items.extend(loader.duplicates)
+    problems.items.extend(duplicates)
     if not isinstance(doc, YamlMap):
         raise MappingError(file, [(1, 1, "a mapping file holds a YAML mapping (version, adapter, shell, ...)")])
     built = _Builder(problems, templates).mapping(doc, file, checksum or _checksum(text.encode("utf-8")))

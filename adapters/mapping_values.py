@@ -35,12 +35,7 @@ class ValueRules:
         self.problems.add(mark, message)
 
     def keys(self, doc: YamlMap, allowed: Sequence[str], where: str, required: Sequence[str] = ()) -> None:
-        for key in doc:
-            if key not in allowed:
-                self.fail(mark_at(doc, key), f"{where}: unknown key {key!r} (allowed: {', '.join(allowed)})")
-        for key in required:
-            if key not in doc:
-                self.fail(doc.mark, f"{where}: {key!r} is required")
+        self.problems.check_keys(doc, allowed, where, required)
 
     def text_template(self, value: Any, mark: tuple[int, int], what: str) -> TextTemplate | None:
         if not isinstance(value, (str, int)) or isinstance(value, bool):

@@ -1,6 +1,7 @@
 """YAML with marks: every mapping and sequence remembers its line and column, so validation can point at them."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -51,6 +52,33 @@ Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, Loader.co
 Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, Loader.construct_sequence)
 
 
+class YamlSyntaxError(ValueError):
+    """Text that is no YAML; ``problem`` is ``(line, column, message)``, 1-based (0, 0 when unknown)."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.problem = (line, column, message)
+
+
+def load_marked(text: str) -> tuple[Any, list[tuple[int, int, str]]]:
+    """The YAML document in ``text`` with marks (see :class:`Loader`), and its duplicate keys as problems.
+
+    :raises YamlSyntaxError: at the line and column of a syntax error
+    """
+    loader = Loader(text)
+    loader.duplicates = []
+    try:
+        return loader.get_single_data(), loader.duplicates
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise YamlSyntaxError(line, column, f"not valid YAML: {e.problem or e}") from e
+    except yaml.YAMLError as e:
+        raise YamlSyntaxError(0, 0, f"not valid YAML: {e}") from e
+    finally:
+        loader.dispose()
+
+
 class Problems:
     """Collects validation problems with their marks."""
 
@@ -59,6 +87,15 @@ class Problems:
 
     def add(self, mark: tuple[int, int], message: str) -> None:
         self.items.append((mark[0], mark[1], message))
+
+    def check_keys(self, doc: YamlMap, allowed: Sequence[str], where: str, required: Sequence[str] = ()) -> None:
+        """Report keys of ``doc`` not ``allowed`` and ``required`` ones missing."""
+        for key in doc:
+            if key not in allowed:
+                self.add(mark_at(doc, key), f"{where}: unknown key {key!r} (allowed: {', '.join(allowed)})")
+        for key in required:
+            if key not in doc:
+                self.add(doc.mark, f"{where}: {key!r} is required")
 
 
 def mark_at(parent: Any, key: str | int, default: tuple[int, int] = (1, 1)) -> tuple[int, int]:

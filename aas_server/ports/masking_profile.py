@@ -12,9 +12,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from adapters.mapping_yaml import Loader, Problems, YamlMap, YamlSeq, mark_at
+from adapters.mapping_yaml import (
+    Problems,
+    YamlMap,
+    YamlSeq,
+    YamlSyntaxError,
+    load_marked,
+    mark_at,
+)
 from submodels import templates as registry
 
 from ..errors import InvalidRequestError
@@ -215,20 +220,12 @@ def load_profile(path: str | Path, environ: Mapping[str, str] | None = None) -> 
 def parse_profile(text: str, file: str = "<masking profile>",
                   environ: Mapping[str, str] | None = None) -> MaskingProfile:
     """Validate profile text (see :func:`load_profile`)."""
-    loader = Loader(text)
-    loader.duplicates = []
     try:
-        doc = loader.get_single_data()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise MaskingProfileError(file, [(line, column, f"not valid YAML: {e.problem or e}")]) from e
-    except yaml.YAMLError as e:
-        raise MaskingProfileError(file, [(0, 0, f"not valid YAML: {e}")]) from e
-    finally:
-        loader.dispose()
+        doc, duplicates = load_marked(text)
+    except YamlSyntaxError as e:
+        raise MaskingProfileError(file, [e.problem]) from e
     problems = Problems()
-    problems.items.extend(loader.duplicates)
+    problems.items.extend(duplicates)
     if not isinstance(doc, YamlMap):
         raise MaskingProfileError(file, [(1, 1, "a masking profile holds a YAML mapping (version, rules, ...)")])
     profile = _ProfileReader(problems, environ).profile(doc, Path(file).stem)
@@ -248,12 +245,7 @@ class _ProfileReader:
         self.problems.add(mark, message)
 
     def keys(self, doc: YamlMap, allowed: Sequence[str], where: str, required: Sequence[str] = ()) -> None:
-        for key in doc:
-            if key not in allowed:
-                self.fail(mark_at(doc, key), f"{where}: unknown key {key!r} (allowed: {', '.join(allowed)})")
-        for key in required:
-            if key not in doc:
-                self.fail(doc.mark, f"{where}: {key!r} is required")
+        self.problems.check_keys(doc, allowed, where, required)
 
     def profile(self, doc: YamlMap, stem: str) -> MaskingProfile | None:
         self.keys(doc, ("version", "name", "description", "keys", "default", "rules"), "profile", ("version", "rules"))

@@ -26,14 +26,10 @@ REDACTED_ID = "urn:aas-server:masked"
 #: the attributes holding an element's own value, per kind; redact removes them (all are optional in the
 #: metamodel 3.1, except what :func:`redact` replaces by a placeholder)
 VALUE_KEYS: dict[str, tuple[str, ...]] = {
-    "Property": ("value", "valueId"),
-    "MultiLanguageProperty": ("value", "valueId"),
+    **dict.fromkeys(("Property", "MultiLanguageProperty"), ("value", "valueId")),
+    **dict.fromkeys(("File", "Blob", "ReferenceElement"), ("value",)),
+    **dict.fromkeys(("RelationshipElement", "AnnotatedRelationshipElement"), ("first", "second")),
     "Range": ("min", "max"),
-    "File": ("value",),
-    "Blob": ("value",),
-    "ReferenceElement": ("value",),
-    "RelationshipElement": ("first", "second"),
-    "AnnotatedRelationshipElement": ("first", "second"),
     "Entity": ("globalAssetId", "specificAssetIds"),
     "BasicEventElement": ("lastUpdate", "messageTopic"),
 }
