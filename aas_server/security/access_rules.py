@@ -48,10 +48,17 @@ from typing import Any
 from ..errors import InvalidRequestError
 from ..model.paths import parse_path
 from ..store.base import Query
-from .access_rules_formula import Env, FormulaError, path_is_ancestor, path_matches
+from .access_rules_formula import (
+    Env,
+    FieldRef,
+    FormulaError,
+    path_is_ancestor,
+    path_matches,
+)
 from .access_rules_json import JsonPositionError, format_json_path, load_with_lines
 from .access_rules_model import (
     RIGHTS,
+    Filter,
     ModelError,
     ObjectRef,
     Rule,
@@ -172,7 +179,7 @@ class _Plan:
             self.submodels[id(submodel)] = entry
         values = entry[1]
         if rule.number not in values:
-            env = self.env.derive({"sm": submodel}, unknown=frozenset({"sme"}))
+            env = self.env.derive({"sm": submodel, "smdesc": submodel}, unknown=frozenset({"sme"}))
             values[rule.number] = rule.evaluate(env)
         return values[rule.number]
 
@@ -461,36 +468,42 @@ class RuleSet:
         if not granting or any(not filters for filters in field_filters):
             return obj
         result = obj
-        for key_path in {tuple(s for s in f.fragment.steps) for filters in field_filters for f in filters}:
-            result = self._filter_field(result, key_path, root, plan, field_filters)
+        for fragment in {f.fragment for filters in field_filters for f in filters}:
+            result = self._filter_field(result, fragment, root, plan, field_filters)
         return result
 
-    def _filter_field(self, obj: JSON, steps: tuple[Any, ...], root: str, plan: _Plan,
-                      field_filters: list[list[Any]]) -> JSON:
-        json_steps = _descriptor_steps(steps) if root == "aas" and steps and steps[0] != "assetInformation" else steps
+    def _filter_field(self, obj: JSON, fragment: FieldRef, root: str, plan: _Plan,
+                      field_filters: list[list[Filter]]) -> JSON:
+        """``obj`` without the value (or the list items) at ``fragment`` that no granting rule's FILTER admits."""
+        steps = fragment.steps
+        json_steps = _descriptor_steps(steps) if fragment.root == "aasdesc" else steps
         array_at = json_steps.index(None) if None in json_steps else None
         container_steps = json_steps[:array_at] if array_at is not None else json_steps
-
-        def allowed(item_env: Env) -> bool:
-            return any(all(f.evaluate(item_env) is True for f in filters if tuple(f.fragment.steps) == steps)
-                       for filters in field_filters)
-
         parent = _get_path(obj, container_steps[:-1])
         last = container_steps[-1] if container_steps else None
         if not isinstance(parent, dict) or last not in parent:
             return obj
+
+        def admitted(env: Env) -> bool:
+            return any(all(f.evaluate(env) is True for f in filters if f.fragment == fragment)
+                       for filters in field_filters)
+
         copy = _copy_path(obj, container_steps[:-1])
         target = _get_path(copy, container_steps[:-1])
+        objs = self._objects(root, obj)
         if array_at is None:
-            if not allowed(plan.env.derive(self._objects(root, obj))):
+            if not admitted(plan.env.derive(objs)):
                 del target[last]
             return copy
+        # the list item under test is bound to the fragment's "[]", in both spellings ($aas# and $aasdesc#)
+        keys = {(fragment.root, *steps[:steps.index(None) + 1])}
+        if root == "aas" and container_steps[:2] == ("assetInformation", "specificAssetIds"):
+            keys |= {("aas", "assetInformation", "specificAssetIds", None), ("aasdesc", "specificAssetIds", None)}
         kept = []
         for item in parent[last] or []:
-            env = plan.env.derive(self._objects(root, obj))
-            env.bindings[("aas", "assetInformation", "specificAssetIds", None)] = item
-            env.bindings[("aasdesc", "specificAssetIds", None)] = item
-            if allowed(env):
+            env = plan.env.derive(objs)
+            env.bindings.update(dict.fromkeys(keys, item))
+            if admitted(env):
                 kept.append(item)
         target[last] = kept
         return copy

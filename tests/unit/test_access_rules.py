@@ -278,6 +278,31 @@ def test_filter_fragment_on_specific_asset_ids() -> None:
     assert len(SHELL["assetInformation"]["specificAssetIds"]) == 3  # the input is not changed
 
 
+def test_filter_fragments_on_submodel_references_and_scalar_fields() -> None:
+    shell = {**SHELL, "submodels": [ref("urn:sm:nameplate"), ref("urn:sm:cost")]}
+    ruleset = rules(
+        rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$aas("*")'}, {"IDENTIFIABLE": '$sm("*")'}],
+             FILTERLIST=[
+                 {"FRAGMENT": "$aas#submodels[]", "CONDITION": {"$ne": [{"$field": "$aas#submodels[].keys[].value"},
+                                                                        {"$strVal": "urn:sm:cost"}]}},
+                 {"FRAGMENT": "$aas#idShort", "CONDITION": {"$eq": [{"$attribute": {"CLAIM": "tier"}},
+                                                                    {"$strVal": "1"}]}},
+                 {"FRAGMENT": "$sm#semanticId", "CONDITION": {"$boolean": False}}]))
+    shown = ruleset.filter_fields(PARTNER, "shell", shell)
+    assert shown["submodels"] == [ref("urn:sm:nameplate")]
+    assert "idShort" not in shown  # tier is 3, not 1
+    assert shown["assetInformation"] == SHELL["assetInformation"]
+    assert "semanticId" not in ruleset.filter_fields(PARTNER, "submodel", SECRET_SM)
+    # a second rule without field FILTERs lets everything through
+    opened = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$aas("*")'}],
+                        FILTER={"FRAGMENT": "$aas#idShort", "CONDITION": {"$boolean": False}}),
+                   rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$aas("*")'}]))
+    assert opened.filter_fields(PARTNER, "shell", shell) is shell
+    assert rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$aas("*")'}],
+                      FILTER={"FRAGMENT": "$aas#idShort", "CONDITION": {"$boolean": False}})).filter_fields(
+        PARTNER, "shell", shell).get("idShort") is None
+
+
 def test_definitions_and_use_references(tmp_path: Path) -> None:
     ruleset = rules(
         {"USEACL": "partnerRead", "USEOBJECTS": ["submodels"], "USEFORMULA": "nameplate"},
