@@ -41,8 +41,9 @@ class SourceSession:
 
     async def run(self) -> None:
         delay = self.spec.reconnect_initial_s
-        last_error = None
+        last_error: str | None = None
         while not self.stop.is_set():
+            error: str | None
             self.writer.source_state(self.spec.name, "connecting")
             try:
                 connected = await self._session()
