@@ -63,11 +63,9 @@ def parse(text: str, file: str = "<mapping>", templates: Callable[[str], registr
           checksum: str | None = None) -> Mapping:
     """Validate mapping text (see :func:`load`)."""
     try:
-        doc, duplicates = load_marked(text)
+        doc, problems = load_marked(text)
     except YamlSyntaxError as e:
         raise MappingError(file, [e.problem]) from e
-    problems = Problems()
-    problems.items.extend(duplicates)
     if not isinstance(doc, YamlMap):
         raise MappingError(file, [(1, 1, "a mapping file holds a YAML mapping (version, adapter, shell, ...)")])
     built = _Builder(problems, templates).mapping(doc, file, checksum or _checksum(text.encode("utf-8")))

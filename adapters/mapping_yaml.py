@@ -60,15 +60,16 @@ class YamlSyntaxError(ValueError):
         self.problem = (line, column, message)
 
 
-def load_marked(text: str) -> tuple[Any, list[tuple[int, int, str]]]:
-    """The YAML document in ``text`` with marks (see :class:`Loader`), and its duplicate keys as problems.
+def load_marked(text: str) -> tuple[Any, Problems]:
+    """The YAML document in ``text`` with marks (see :class:`Loader`), and the problems found so far (duplicate
+    keys), which validation adds to.
 
     :raises YamlSyntaxError: at the line and column of a syntax error
     """
     loader = Loader(text)
     loader.duplicates = []
     try:
-        return loader.get_single_data(), loader.duplicates
+        doc = loader.get_single_data()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -77,6 +78,9 @@ def load_marked(text: str) -> tuple[Any, list[tuple[int, int, str]]]:
         raise YamlSyntaxError(0, 0, f"not valid YAML: {e}") from e
     finally:
         loader.dispose()
+    problems = Problems()
+    problems.items.extend(loader.duplicates)
+    return doc, problems
 
 
 class Problems:

@@ -221,11 +221,9 @@ def parse_profile(text: str, file: str = "<masking profile>",
                   environ: Mapping[str, str] | None = None) -> MaskingProfile:
     """Validate profile text (see :func:`load_profile`)."""
     try:
-        doc, duplicates = load_marked(text)
+        doc, problems = load_marked(text)
     except YamlSyntaxError as e:
         raise MaskingProfileError(file, [e.problem]) from e
-    problems = Problems()
-    problems.items.extend(duplicates)
     if not isinstance(doc, YamlMap):
         raise MaskingProfileError(file, [(1, 1, "a masking profile holds a YAML mapping (version, rules, ...)")])
     profile = _ProfileReader(problems, environ).profile(doc, Path(file).stem)
