@@ -148,19 +148,24 @@ def _coarsen(lexical: str, value_type: str, how: Generalization, upper: bool) ->
     return text
 
 
+#: enough digits for any double (1.8e308) rounded to any allowed number of decimals
+_WIDE = decimal.Context(prec=400)
+
+
 def _number(lexical: str, value_type: str, how: Generalization, upper: bool) -> str | None:
     try:
         number = decimal.Decimal(lexical.strip())
-    except decimal.InvalidOperation:
-        return None
-    if not number.is_finite():
-        return None
-    if how.decimals is not None:
-        coarse = number.quantize(decimal.Decimal(1).scaleb(-how.decimals), rounding=decimal.ROUND_HALF_EVEN)
-    elif how.bucket is not None:
-        width = decimal.Decimal(str(how.bucket))
-        coarse = (number / width).to_integral_value(decimal.ROUND_CEILING if upper else decimal.ROUND_FLOOR) * width
-    else:
+        if not number.is_finite():
+            return None
+        if how.decimals is not None:
+            coarse = number.quantize(decimal.Decimal(1).scaleb(-how.decimals), decimal.ROUND_HALF_EVEN, _WIDE)
+        elif how.bucket is not None:
+            width = decimal.Decimal(str(how.bucket))
+            rounding = decimal.ROUND_CEILING if upper else decimal.ROUND_FLOOR
+            coarse = _WIDE.multiply(_WIDE.divide(number, width).to_integral_value(rounding), width)
+        else:
+            return None
+    except decimal.InvalidOperation:  # more digits than even a wide context holds (a huge xs:decimal)
         return None
     cls = datatypes.XSD_TYPE_CLASSES[value_type]
     if issubclass(cls, int):

@@ -129,11 +129,14 @@ def test_hmac_keeps_text_value_types(store: Any, value_type: str, value: str) ->
 
 
 @pytest.mark.parametrize("transform", ["hmac", "tokenize"])
-@pytest.mark.parametrize(("value_type", "value"), [("xs:int", "123456"), ("xs:double", "2.5"), ("xs:date", "2024-05-03"),
-                                                   ("xs:boolean", "true"), ("xs:base64Binary", "AAEC")])
+@pytest.mark.parametrize(("value_type", "value"), [
+    ("xs:int", "123456"), ("xs:double", "2.5"), ("xs:date", "2024-05-03"), ("xs:boolean", "true"),
+    ("xs:base64Binary", "AAEC"),
+])
 def test_pseudonyms_of_non_text_values_fall_back_to_redact(store: Any, transform: str, value_type: str,
                                                           value: str) -> None:
-    audited = masked_with_audit(masker(one_rule(transform), store), f.submodel(elements=[f.prop("P", value, value_type)]))
+    raw = f.submodel(elements=[f.prop("P", value, value_type)])
+    audited = masked_with_audit(masker(one_rule(transform), store), raw)
     element = top(valid(audited[0]), "P")
     assert "value" not in element and form(element) == "redacted"
     assert audited[1] == [("P", "redacted")]
@@ -176,6 +179,9 @@ GENERALIZE_CASES = [
     ("xs:anyURI", "https://example.com/x", "{prefix: 19, fill: ''}", "https://example.com"),
     ("xs:boolean", "true", "{bucket: 10}", None),
     ("xs:double", "NaN", "{decimals: 1}", None),
+    ("xs:double", "1.5E300", "{decimals: 2}", "1.5e+300"),
+    ("xs:double", "-1.7976931348623157E308", "{bucket: 1000}", "-1.7976931348623157e+308"),
+    ("xs:decimal", "1" + "0" * 500 + ".5", "{decimals: 0}", None),  # beyond 400 digits: withheld
     ("xs:string", "abc", "{bucket: 10}", None),  # no option fits text
 ]
 
@@ -529,8 +535,9 @@ def test_unreadable_profile_names_the_file(tmp_path: Path) -> None:
 
 
 def test_generalize_on_a_template_element_is_allowed_where_drop_is_refused() -> None:
-    loaded = parse_profile("version: 1\nrules:\n  - match: {template: cx_serial_part, path: manufacturingInformation.date}"
-                           "\n    transform: generalize\n    generalize: {prefix: 7, fill: ''}\n"
+    loaded = parse_profile("version: 1\nrules:\n"
+                           "  - match: {template: cx_serial_part, path: manufacturingInformation.date}\n"
+                           "    transform: generalize\n    generalize: {prefix: 7, fill: ''}\n"
                            "  - match: {template: cx_serial_part, path: manufacturingInformation.country}\n"
                            "    transform: drop\n", "ok.yaml")
     assert [rule.transform for rule in loaded.rules] == ["generalize", "drop"]
