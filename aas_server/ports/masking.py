@@ -246,5 +246,5 @@ class _Run:
         for path, slashed, form in self.disclosures:
             below = path.startswith((f"{within}.", f"{within}["))
             if not within or below or (path == within and form != "dropped"):
-                stored = [int(s) if s.isdigit() else s for s in slashed[1:].split("/")]
+                stored = tuple(int(s) if s.isdigit() else s for s in slashed[1:].split("/"))
                 record_disclosure(self.submodel_id, format_path(stored), form)
