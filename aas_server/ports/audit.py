@@ -143,10 +143,10 @@ class AuditLog:
         if self._closed:
             return
         self._closed = True
-        if not self.flush(timeout_s):
-            logger.error("audit: %d records could not be written before shutdown", self._pending)
-        self._queue.put(None)
+        self._queue.put(None)  # the writer stores its partial batch and everything queued before this, then ends
         self._thread.join(timeout_s)
+        if self._pending:
+            logger.error("audit: %d records could not be written before shutdown", self._pending)
 
     def _run(self) -> None:
         while True:

@@ -217,6 +217,7 @@ def _port(r: _Reader, value: Any, where: str) -> PortSpec:
     m = r.mapping(value, where, keys)
     internal = r.boolean(m.get("internal"), f"{where}.internal", False)
     prefix = m.get("prefix", "")
+    prefix = prefix.rstrip("/") if isinstance(prefix, str) else prefix
     if not isinstance(prefix, str) or not _PREFIX.match(prefix):
         raise r.fail("prefix must be empty or start with / and hold path segments only", f"{where}.prefix")
     listen = m.get("listen")
@@ -231,7 +232,7 @@ def _port(r: _Reader, value: Any, where: str) -> PortSpec:
     return PortSpec(
         name=r.string(m.get("name"), f"{where}.name", _NAME),
         internal=internal,
-        prefix=prefix.rstrip("/"),
+        prefix=prefix,
         listen=listen,
         auth=auth,
         rules_file=rules,
@@ -265,9 +266,11 @@ def _auth(r: _Reader, value: Any, where: str) -> AuthConfig:
     keys = []
     for i, v in enumerate(r.sequence(m.get("api_keys"), f"{where}.api_keys")):
         k = r.mapping(v, f"{where}.api_keys[{i}]", {"name", "sha256", "roles"})
+        if not isinstance(k.get("sha256"), str) or not _SHA256.match(k["sha256"]):  # never echo: it may be the key
+            raise r.fail("must be the lowercase hex SHA-256 of the key, not the key", f"{where}.api_keys[{i}].sha256")
         keys.append(ApiKey(
             name=r.string(k.get("name"), f"{where}.api_keys[{i}].name"),
-            sha256=r.string(k.get("sha256"), f"{where}.api_keys[{i}].sha256 (lowercase hex SHA-256)", _SHA256),
+            sha256=k["sha256"],
             roles=r.strings(k.get("roles"), f"{where}.api_keys[{i}].roles"),
         ))
     return AuthConfig(

@@ -23,7 +23,7 @@ from werkzeug.exceptions import NotFound
 
 from ..errors import ForbiddenError, StoreUnavailableError
 from ..security.authn import Authenticator
-from ..security.caller import acting_as
+from ..security.caller import Caller, acting_as
 from ..services.registry import Services
 from ..settings import Settings
 from ..store.base import Store
@@ -118,7 +118,10 @@ def install(app: Flask, settings: Settings, inner: Store) -> None:
             g.disclosures = scope.enter_context(audit.collecting())
         if not spec.internal and _internal_only(request.path, request.method):
             raise NotFound()
-        if request.path in PROBES:
+        if request.path in PROBES or request.method == "OPTIONS":
+            # probes and CORS preflights carry no credentials (Flask's automatic OPTIONS answer holds no data);
+            # they still act as the port's anonymous caller, never as the unrestricted system
+            scope.enter_context(acting_as(Caller(port=spec.name, internal=spec.internal)))
             return
         if spec.name in refusing:
             raise StoreUnavailableError(f"port {spec.name!r} is not available: its access policy cannot be built")

@@ -3,8 +3,6 @@ path prefix and a partner port on its own listener, with the same handlers."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +13,7 @@ import pytest
 import requests
 import yaml
 
+from aas_server import cli
 from aas_server.settings import Settings
 from aas_server.store import open_store
 from aas_server.store.base import PageRequest
@@ -128,6 +127,13 @@ def test_probes_answer_on_external_ports_without_credentials(ports: Ports) -> No
     assert requests.get(f"{ports.url}/external/health/live", timeout=10).status_code == 200
 
 
+def test_cors_preflight_needs_no_credentials_and_discloses_nothing(ports: Ports) -> None:
+    response = requests.options(ports.api("/external") + "/submodels", timeout=10, headers={
+        "Origin": "https://partner.example", "Access-Control-Request-Method": "GET"})
+    assert response.status_code == 200 and response.content == b""
+    assert "GET" in response.headers["Allow"]
+
+
 def test_external_port_is_read_only(ports: Ports) -> None:
     path = f"/submodels/{b64(ports.submodel_id)}/submodel-elements/Speed/$value"
     response = requests.patch(ports.api("/external") + path, json=9999, headers=PARTNER, timeout=10)
@@ -165,7 +171,7 @@ def test_internal_responses_carry_no_release_id(ports: Ports) -> None:
     assert "X-Release-Id" not in requests.get(ports.api() + "/submodels", timeout=10).headers
 
 
-def test_audit_list_since_and_cli(ports: Ports) -> None:
+def test_audit_list_since(ports: Ports) -> None:
     release_id = requests.get(ports.api("/external") + "/submodels", headers=PARTNER, timeout=10).headers[
         "X-Release-Id"]
     audit_record(ports, release_id)
@@ -176,14 +182,19 @@ def test_audit_list_since_and_cli(ports: Ports) -> None:
         "result"] == []
     assert requests.get(f"{ports.url}/internal/audit", params={"since": "soon"}, timeout=10).status_code == 400
 
-    env = {"AAS_DATA_DIR": str(ports.folder), "PATH": ""}
-    shown = subprocess.run([sys.executable, "-m", "aas_server.cli", "audit", "show", release_id], env=env,
-                           capture_output=True, text=True, timeout=60, check=True)
-    assert json.loads(shown.stdout)["bpn"] == BPN
-    listed_cli = subprocess.run([sys.executable, "-m", "aas_server.cli", "audit", "list", "--partner", BPN,
-                                 "--limit", "1000"], env=env, capture_output=True, text=True, timeout=60, check=True)
-    records = [json.loads(line) for line in listed_cli.stdout.splitlines()]
+
+def test_audit_cli(ports: Ports, capsys: pytest.CaptureFixture[str]) -> None:
+    release_id = requests.get(ports.api("/external") + "/submodels", headers=PARTNER, timeout=10).headers[
+        "X-Release-Id"]
+    audit_record(ports, release_id)
+    requests.get(ports.api("/external") + "/submodels", timeout=10)  # another partner: anonymous, refused
+    data_dir = ["--data-dir", str(ports.folder)]
+    assert cli.main([*data_dir, "audit", "show", release_id]) == 0
+    assert json.loads(capsys.readouterr().out)["bpn"] == BPN
+    assert cli.main([*data_dir, "audit", "list", "--partner", BPN, "--limit", "1000"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert release_id in [r["releaseId"] for r in records] and {r["bpn"] for r in records} == {BPN}
+    assert cli.main([*data_dir, "audit", "show", "no-such-release"]) == 2
 
 
 def test_queued_records_are_written_on_shutdown(tmp_path: Path) -> None:
