@@ -71,11 +71,9 @@ def grade(status: int) -> str:
 
 
 def status_name(status: int) -> str:
-    """The symbolic name of a status code (``BadSensorFailure``), or its hex value if unknown."""
-    try:
-        return str(ua.status_codes.get_name_and_doc(status)[0])
-    except KeyError:
-        return f"0x{status:08X}"
+    """The symbolic name of a status code (``BadSensorFailure``; its low 16 info bits aside), or its hex value."""
+    known = ua.status_codes.code_to_name_doc.get(status & 0xFFFF0000)
+    return str(known[0]) if known else f"0x{status:08X}"
 
 
 def quality_of(element: JSON) -> str | None:

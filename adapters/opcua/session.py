@@ -152,10 +152,11 @@ class SourceSession:
                                    value.ServerTimestamp))
 
     async def _poll(self, client: Client, bindings: Sequence[NodeBinding], nodes: dict[NodeBinding, Node]) -> None:
-        """Read ``bindings`` (one poll interval) in one Read request per interval; an absolute deadband is
-        applied here, as the server applies it to subscriptions."""
+        """Read ``bindings`` (one poll interval) in one Read request per interval. Like a subscription, a poll
+        reports only news: a value whose status and source timestamp did not change, or (same status) that stays
+        within the absolute deadband, is not reported again."""
         interval = bindings[0].poll_ms / 1000
-        last: dict[NodeBinding, object] = {}
+        last: dict[NodeBinding, Sample] = {}
         params = ua.ReadParameters()
         params.TimestampsToReturn = ua.TimestampsToReturn.Both
         params.NodesToRead = [ua.ReadValueId(NodeId=nodes[b].nodeid, AttributeId=ua.AttributeIds.Value)
@@ -163,12 +164,12 @@ class SourceSession:
         while True:
             results = await client.uaclient.read(params)
             for binding, value in zip(bindings, results, strict=True):
-                raw = value.Value.Value if value.Value is not None else None
-                if _within_deadband(binding, last.get(binding), raw):
+                sample = Sample(binding, value.Value.Value if value.Value is not None else None,
+                                status_code(value.StatusCode or 0), value.SourceTimestamp, value.ServerTimestamp)
+                if not _news(last.get(binding), sample):
                     continue
-                last[binding] = raw
-                self.writer.add(Sample(binding, raw, status_code(value.StatusCode or 0), value.SourceTimestamp,
-                                       value.ServerTimestamp))
+                last[binding] = sample
+                self.writer.add(sample)
             await asyncio.sleep(interval)
 
 
@@ -199,10 +200,13 @@ def _poll_groups(bindings: Sequence[NodeBinding]) -> list[list[NodeBinding]]:
     return list(groups.values())
 
 
-def _within_deadband(binding: NodeBinding, old: object, new: object) -> bool:
-    if binding.deadband is None or old is None or new is None:
+def _news(old: Sample | None, new: Sample) -> bool:
+    if old is None or old.status != new.status:
+        return True
+    if old.value == new.value and old.source_time == new.source_time:
         return False
-    if isinstance(old, bool) or isinstance(new, bool) or not isinstance(old, (int, float)) \
-            or not isinstance(new, (int, float)):
-        return False
-    return abs(new - old) < binding.deadband[1]
+    deadband = new.binding.deadband
+    if deadband is None or isinstance(old.value, bool) or isinstance(new.value, bool) \
+            or not isinstance(old.value, (int, float)) or not isinstance(new.value, (int, float)):
+        return True
+    return abs(new.value - old.value) >= deadband[1]
