@@ -26,6 +26,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.extensions["aas"] = Services.build(settings, InstrumentedStore(store or open_store(settings)))
     observability.install(app, settings)
     ports.install(app, settings, app.extensions["aas"].store)  # after observability: its request id comes first
+    if settings.opcua_mapping:  # OPC UA write-back and methods, on every port's services (README "Write-back")
+        from adapters.opcua import plug_in
+
+        app.extensions["aas_plc_links"] = plug_in.install(
+            settings.opcua_mapping, [app.extensions["aas"], *app.extensions["aas_ports"].values()])
 
     if settings.cors_origin_list:
         from flask_cors import CORS

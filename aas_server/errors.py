@@ -59,3 +59,15 @@ class StoreUnavailableError(AASError):
 
 class SourceUnavailableError(AASError):
     """A data source (PLC, file, ERP) cannot be reached."""
+
+
+class DeviceError(SourceUnavailableError):
+    """A device behind the API (a PLC written to or called) cannot be reached or failed to answer properly."""
+
+
+class DeviceTimeoutError(DeviceError, TimeoutError):
+    """A device did not answer within its timeout (also a ``TimeoutError``, so operations report ``Timeout``)."""
+
+
+class DeviceRejectedError(InvalidRequestError):
+    """A device refused a written value or a call's arguments; the text names the device's status code."""

@@ -58,6 +58,9 @@ class Settings:
     registry_push_url: str = ""
     #: seconds between push rounds of ``aas-server registry-push``
     registry_push_interval_s: float = 10.0
+    #: OPC UA mapping whose writable nodes accept ``$value`` writes (write-back) and whose methods carry out
+    #: Operations, in the API process; empty: no PLC is ever reached from the API
+    opcua_mapping: str = ""
 
     @property
     def store_kind(self) -> str:

@@ -24,6 +24,8 @@ STATUS = {
     errors.OperationError: 500,
     errors.StoreUnavailableError: 503,
     errors.SourceUnavailableError: 503,
+    errors.DeviceError: 502,
+    errors.DeviceTimeoutError: 504,
 }
 
 

@@ -117,6 +117,8 @@ class OperationService:
             return _result("Failed", f"no invocation handler is registered for Operation {format_path(call.path)}")
         try:
             outcome = handler(call)
+        except TimeoutError as e:  # the handler gave up waiting (e.g. on a PLC)
+            return _result("Timeout", str(e))
         except Exception as e:  # a handler's failure is the operation's result, not the server's
             logger.exception("operation %s failed", format_path(call.path))
             return _result("Failed", f"operation failed: {e}")

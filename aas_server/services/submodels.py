@@ -1,12 +1,20 @@
 """Submodels and their elements: path resolution, element-level writes, ValueOnly, attachments."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ..errors import ConflictError, InvalidRequestError, NotFoundError
+from ..errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, UnsupportedError
 from ..model import codec, tree, value_only
 from ..model.paths import IdShortPath, format_path
+from ..security.caller import current_caller
 from ..store.base import JSON, Attachment, Page, PageRequest, Query, Store
+
+#: Writes a device-bound element's requested value (the element JSON carrying it, already validated) to the device
+#: and returns the element as the device holds it afterwards, which is what gets stored. Raises an ``AASError``
+#: when the device refuses (the store then keeps the device's value) or cannot be reached. Adapters register one per
+#: element they mirror (:meth:`SubmodelService.register_value_writer`), e.g. OPC UA write-back.
+ValueWriter = Callable[[JSON], JSON]
 
 
 def attachment_key(submodel_id: str, path: IdShortPath | None = None) -> str:
@@ -17,6 +25,14 @@ def attachment_key(submodel_id: str, path: IdShortPath | None = None) -> str:
 class SubmodelService:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._value_writers: dict[tuple[str, str], ValueWriter] = {}
+
+    def register_value_writer(self, writer: ValueWriter, *, submodel_id: str, path: str) -> None:
+        """Send ``$value`` writes of the element at ``path`` (an idShortPath string) to the device it mirrors.
+
+        Such writes are refused to callers of external ports before anything is read or written: partners never
+        reach a device through the API."""
+        self._value_writers[(submodel_id, path)] = writer
 
     # -- whole submodels ----------------------------------------------------------------------------------
 
@@ -78,6 +94,7 @@ class SubmodelService:
         if not isinstance(value, dict):
             raise InvalidRequestError("expected a ValueOnly JSON object")
         for id_short in value:
+            self._refuse_device_values(submodel_id, id_short)
             self.store.get_element(submodel_id, id_short)  # 404 before anything is written
         for id_short, element_value in value.items():
             self.store.update_element(
@@ -170,9 +187,32 @@ class SubmodelService:
         self._edit(submodel_id, path, lambda element: {**element, **data})
 
     def patch_element_value(self, submodel_id: str, path: IdShortPath, value: Any) -> None:
+        """Set the element's value; an element mirroring a device is written to the device first (see
+        :data:`ValueWriter`) and stored with the value the device reports back."""
         where = format_path(path)
-        self._edit(submodel_id, path,
-                   lambda element: value_only.apply_value(element, _unwrap(element, value, where), where))
+        device = self._device_writer(submodel_id, where)
+
+        def change(element: JSON) -> JSON:
+            requested = value_only.apply_value(element, _unwrap(element, value, where), where)
+            return device(codec.validate_element(requested)) if device else requested
+
+        self._edit(submodel_id, path, change)
+
+    def _device_writer(self, submodel_id: str, where: str) -> ValueWriter | None:
+        writer = self._value_writers.get((submodel_id, where))
+        caller = current_caller()
+        if writer is not None and caller is not None and not caller.internal:
+            raise ForbiddenError("this element mirrors a device; its value is written through an internal port only",
+                                 path=where)
+        return writer
+
+    def _refuse_device_values(self, submodel_id: str, id_short: str) -> None:
+        """A submodel's ``$value`` PATCH cannot carry device values: each device write has its own verdict."""
+        for sm_id, path in self._value_writers:
+            if sm_id == submodel_id and (path == id_short or path.startswith((f"{id_short}.", f"{id_short}["))):
+                self._device_writer(submodel_id, path)
+                raise UnsupportedError(f"{path} mirrors a device: PATCH its own .../submodel-elements/{path}/$value",
+                                       path=id_short)
 
     def delete_element(self, submodel_id: str, path: IdShortPath) -> None:
         top, element = self.top_and_element(submodel_id, path)

@@ -12,7 +12,8 @@ Address space (namespace ``urn:aas-server:plc-sim``, index 2), one object per pu
     ns=2;s=Pump1.StartCount           (UInt32)
     ns=2;s=Pump1.SpeedSetpoint        writable, 0..3600 rpm   (Double)
     ns=2;s=Pump1.PressureLimit        writable, 1..25 bar     (Double; an outlet pressure above it trips the pump)
-    ns=2;s=Pump1.Start / Stop / Reset methods without arguments (Start of a faulted pump: BadInvalidState)
+    ns=2;s=Pump1.Start                method (TargetSpeed: Double) -> (Accepted: Boolean); a faulted pump: BadInvalidState
+    ns=2;s=Pump1.Stop / Reset         methods without arguments (Reset clears a Fault)
     ns=2;s=Pump1.SetSpeed             method (Rpm: Double) -> (Accepted: Boolean, PreviousRpm: Double)
     ns=2;s=Pump1.Flush                method (Seconds: Double) -> (Completed: Boolean); takes that long
     ns=2;s=Bench.N00000 ...           with ``bench_nodes``: Doubles that all change every ``bench_interval_s``
@@ -260,7 +261,10 @@ class _PumpLineNodes:
                                                   ua.Variant(_typed(getattr(pump, attribute), vtype), vtype))
                 if name in LIMITS:
                     await variable.set_writable()
-            for name, handler in (("Start", Pump.start), ("Stop", Pump.stop), ("Reset", Pump.reset)):
+            await obj.add_method(node_id(f"{pump.name}.Start"), "2:Start", self._start(pump),
+                                 [_argument("TargetSpeed", ua.VariantType.Double, "rpm to ramp to, 0..3600")],
+                                 [_argument("Accepted", ua.VariantType.Boolean, "false: target speed out of range")])
+            for name, handler in (("Stop", Pump.stop), ("Reset", Pump.reset)):
                 await obj.add_method(node_id(f"{pump.name}.{name}"), f"2:{name}", self._command(pump, handler), [], [])
             await obj.add_method(node_id(f"{pump.name}.SetSpeed"), "2:SetSpeed", self._set_speed(pump),
                                  [_argument("Rpm", ua.VariantType.Double, "speed setpoint in rpm, 0..3600")],
@@ -298,6 +302,24 @@ class _PumpLineNodes:
                 logger.info("%s refused: %s", command.__name__, refusal)
                 return ua.StatusCode(ua.StatusCodes.BadInvalidState)
             return []
+        return call
+
+    def _start(self, pump: Pump) -> Callable[..., Awaitable[Any]]:
+        async def call(parent: ua.NodeId, *args: ua.Variant) -> Any:
+            rpm = _double_argument(args)
+            if isinstance(rpm, ua.StatusCode):
+                return rpm
+            low, high = LIMITS["SpeedSetpoint"]
+            if not low <= rpm <= high:
+                return [ua.Variant(False, ua.VariantType.Boolean)]
+            with self.plc._lock:
+                refusal = pump.start()
+                if not refusal:
+                    pump.speed_setpoint = rpm
+            if refusal:
+                logger.info("Start refused: %s", refusal)
+                return ua.StatusCode(ua.StatusCodes.BadInvalidState)
+            return [ua.Variant(True, ua.VariantType.Boolean)]
         return call
 
     def _set_speed(self, pump: Pump) -> Callable[..., Awaitable[Any]]:
@@ -355,14 +377,18 @@ _ADMIN = User(role=UserRole.Admin)  # the default user of asyncua's write servic
 
 class _SetpointWriteService(AttributeService):
     """asyncua's write service with the PLC's own checks: setpoints outside their range are refused with
-    ``BadOutOfRange``, accepted setpoint writes reach the pump model (which the next tick publishes)."""
+    ``BadOutOfRange``, accepted setpoint writes reach the pump model (which the next tick publishes) and carry
+    the source timestamp of the write."""
 
     def __init__(self, aspace: Any, plc: PlcSimulator) -> None:
         super().__init__(aspace)
         self.plc = plc
 
     async def write(self, params: ua.WriteParameters, user: User = _ADMIN) -> list[ua.StatusCode]:
-        items = list(params.NodesToWrite)
+        now = datetime.datetime.now(datetime.UTC)
+        items = [dataclasses.replace(item, Value=dataclasses.replace(item.Value, SourceTimestamp=now))
+                 if item.Value is not None and item.Value.SourceTimestamp is None else item
+                 for item in params.NodesToWrite]  # a PLC stamps the moment a value changed
         refused = {i: ua.StatusCode(ua.StatusCodes.BadOutOfRange) for i, item in enumerate(items)
                    if _out_of_range(item)}
         allowed = [item for i, item in enumerate(items) if i not in refused]

@@ -79,7 +79,8 @@ def test_setpoint_writes_are_range_and_type_checked(plc: PlcSimulator, client: C
 def test_methods_drive_the_state_machine(plc: PlcSimulator, client: Client) -> None:
     pump = client.get_node("ns=2;s=Pump3")
     starts = _value(client, "Pump3.StartCount")
-    pump.call_method("2:Start")
+    assert pump.call_method("2:Start", ua.Variant(9000.0, ua.VariantType.Double)) is False  # out of range
+    assert pump.call_method("2:Start", ua.Variant(2950.0, ua.VariantType.Double)) is True
     assert _value(client, "Pump3.StartCount") in (starts, starts + 1)  # published on the next tick
     deadline = time.monotonic() + 10
     while _value(client, "Pump3.State") != "Running" and time.monotonic() < deadline:
@@ -94,7 +95,7 @@ def test_methods_drive_the_state_machine(plc: PlcSimulator, client: Client) -> N
     time.sleep(0.4)
     assert _value(client, "Pump3.State") == "Fault"
     with pytest.raises(ua.UaStatusCodeError) as refused:
-        pump.call_method("2:Start")
+        pump.call_method("2:Start", ua.Variant(2950.0, ua.VariantType.Double))
     assert type(refused.value).__name__ == "BadInvalidState"
     pump.call_method("2:Reset")
     assert plc.pump("Pump3").state == "Stopped"
