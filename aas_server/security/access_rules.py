@@ -37,9 +37,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -78,6 +80,8 @@ VIEW_KEYS = ("idShort", "modelType")
 _CHILD_KEYS = {"SubmodelElementCollection": "value", "SubmodelElementList": "value", "Entity": "statements",
                "AnnotatedRelationshipElement": "annotations"}
 READ, VIEW = "READ", "VIEW"
+#: idShortPaths repeat across requests (the same submodels are served again and again)
+_parse_path = functools.lru_cache(maxsize=8192)(parse_path)
 
 
 class RuleFileError(InvalidRequestError):
@@ -199,12 +203,54 @@ def _covers(obj: ObjectRef, root: str, identifier: str | None, route: str | None
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class _Reach:
+    """Where one rule's OBJECTS reach into submodels, indexed once for the per-element checks."""
+
+    all_ids: bool
+    ids: frozenset[str]
+    routes: tuple[re.Pattern[str], ...]
+    #: REFERABLE and FRAGMENT ``$sme.<path>`` objects by the first idShort of their path
+    parts: dict[str, tuple[ObjectRef, ...]]
+    sme_filters: bool
+
+    @classmethod
+    def of(cls, rule: Rule) -> _Reach:
+        identifiables = [o for o in rule.objects if o.kind == "IDENTIFIABLE" and o.root == "sm"]
+        parts: dict[str, list[ObjectRef]] = {}
+        for obj in rule.objects:
+            if obj.path and _covers(obj, "sm", obj.identifier, None) == "part":
+                parts.setdefault(obj.path[0], []).append(obj)
+        return cls(any(o.identifier is None for o in identifiables),
+                   frozenset(o.identifier for o in identifiables if o.identifier is not None),
+                   tuple(o.route for o in rule.objects if o.route is not None),
+                   {first: tuple(objs) for first, objs in parts.items()},
+                   any(f.fragment.root == "sme" for f in rule.filters))
+
+    def whole(self, identifier: str | None, route: str | None) -> bool:
+        """The rule's objects cover the whole submodel ``identifier`` (reached through ``route``)."""
+        if self.all_ids or identifier in self.ids:
+            return True
+        return route is not None and any(pattern.fullmatch(route) for pattern in self.routes)
+
+    def part(self, identifier: str | None, path: tuple[Any, ...]) -> bool:
+        """A REFERABLE / FRAGMENT object addresses the element at ``path`` or one of its ancestors."""
+        return any((o.identifier is None or o.identifier == identifier) and path_matches(o.path, path)
+                   for o in self.parts.get(path[0], ()) if o.path is not None) if path else False
+
+    def container(self, identifier: str | None, path: tuple[Any, ...]) -> bool:
+        """The element at ``path`` holds an element a REFERABLE / FRAGMENT object addresses."""
+        return any((o.identifier is None or o.identifier == identifier) and path_is_ancestor(path, o.path)
+                   for o in self.parts.get(path[0], ()) if o.path is not None) if path else False
+
+
 class RuleSet:
     """Loaded rules; every decision is default deny. Thread-safe, immutable apart from small caches."""
 
     def __init__(self, rules: list[Rule], source: str = "<rules>") -> None:
         self.rules = rules
         self.source = source
+        self._reach = {rule.number: _Reach.of(rule) for rule in rules}
         self._plans: dict[int, tuple[Caller, _Plan, float]] = {}
 
     @classmethod
@@ -253,7 +299,7 @@ class RuleSet:
         root = KIND_ROOT[target.kind]
         identifier = target.identifier or (target.obj or {}).get("id")
         if target.id_short_path is not None and root == "sm":
-            path = parse_path(target.id_short_path)
+            path = _parse_path(target.id_short_path)
             return self._element_grant(plan, rules, target.obj or {}, path, target.element or {}, route) is True
         objs = self._objects(root, target.obj)
         env = plan.env.derive(objs, unknown=frozenset({"sme"}) if root == "sm" else frozenset())
@@ -308,17 +354,9 @@ class RuleSet:
         env: Env | None = None
         out: set[int] = set()
         for rule in rules:
-            if rule.number in inherited:
-                covered = True
-            else:
-                covered = False
-                for obj in rule.objects:
-                    coverage = _covers(obj, "sm", identifier, route)
-                    if coverage == "whole" or (coverage == "part" and obj.path is not None
-                                               and path_matches(obj.path, path)):
-                        covered = True
-                        break
-                if not covered:
+            if rule.number not in inherited:
+                reach = self._reach[rule.number]
+                if not (reach.whole(identifier, route) or reach.part(identifier, path)):
                     continue
                 value = plan.submodel_value(rule, submodel)
                 if value is False:
@@ -358,15 +396,10 @@ class RuleSet:
                 return False
         return True
 
-    @staticmethod
-    def _is_container(plan: _Plan, rules: Iterable[Rule], submodel: JSON, path: tuple[Any, ...]) -> bool:
+    def _is_container(self, plan: _Plan, rules: Iterable[Rule], submodel: JSON, path: tuple[Any, ...]) -> bool:
         identifier = submodel.get("id")
-        for rule in rules:
-            for obj in rule.objects:
-                if obj.path is not None and _covers(obj, "sm", identifier, None) == "part" and path_is_ancestor(
-                        path, obj.path) and plan.submodel_value(rule, submodel) is not False:
-                    return True
-        return False
+        return any(self._reach[rule.number].container(identifier, path) and plan.submodel_value(rule, submodel)
+                   is not False for rule in rules)
 
     def element_access(self, caller: Caller | None, submodel: JSON, id_short_path: str, element: JSON,
                        route: str | None = None) -> str:
@@ -374,7 +407,7 @@ class RuleSet:
         if caller is None:
             return "read"
         plan = self._plan(caller)
-        path = parse_path(id_short_path)
+        path = _parse_path(id_short_path)
         route = _route(route)
         read = self._element_grant(plan, plan.by_right[READ], submodel, path, element, route)
         if read is True:
@@ -393,8 +426,12 @@ class RuleSet:
         elements = submodel.get("submodelElements")
         if not elements:
             return submodel
-        header = submodel
-        kept, changed = self._filter_children(plan, right, header, (), elements, route, frozenset(), frozenset(),
+        identifier = submodel.get("id")
+        for rule in plan.by_right.get(right, []):
+            reach = self._reach[rule.number]
+            if not reach.sme_filters and reach.whole(identifier, route) and plan.submodel_value(rule, submodel):
+                return submodel  # one rule grants every element: nothing to filter
+        kept, changed = self._filter_children(plan, right, submodel, (), elements, route, frozenset(), frozenset(),
                                               by_index=False)
         return {**submodel, "submodelElements": kept} if changed else submodel
 
@@ -404,15 +441,14 @@ class RuleSet:
         if caller is None:
             return element
         plan = self._plan(caller)
-        return self._filter_one(plan, right, submodel, parse_path(id_short_path), element, _route(route),
+        return self._filter_one(plan, right, submodel, _parse_path(id_short_path), element, _route(route),
                                 frozenset(), frozenset())
 
     def _filter_one(self, plan: _Plan, right: str, submodel: JSON, path: tuple[Any, ...], element: JSON,
                     route: str | None, read_from: frozenset[int], view_from: frozenset[int]) -> JSON | None:
         read = self._granting(plan, plan.by_right.get(right, []), submodel, path, element, route, read_from)
         if read:
-            rules = [r for r in plan.by_right.get(right, []) if r.number in read]
-            if any(not any(f.fragment.root == "sme" for f in r.filters) for r in rules):
+            if any(not self._reach[number].sme_filters for number in read):
                 return element  # the whole subtree, no FILTER below
             return self._with_children(plan, right, submodel, path, element, route, frozenset(read), view_from,
                                        full=True)

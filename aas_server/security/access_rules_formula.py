@@ -161,7 +161,7 @@ def path_is_ancestor(path: tuple[Any, ...], pattern: tuple[Step, ...]) -> bool:
 class Env:
     """What an expression can read: caller attributes, clock, objects at hand, ``$match`` bindings."""
 
-    __slots__ = ("anonymous", "bindings", "claims", "localnow", "objs", "sme_path", "unknown", "utcnow")
+    __slots__ = ("anonymous", "bindings", "cache", "claims", "localnow", "objs", "sme_path", "unknown", "utcnow")
 
     def __init__(self, claims: dict[str, list[Any]], anonymous: bool, utcnow: dt.datetime) -> None:
         self.claims = claims
@@ -174,12 +174,15 @@ class Env:
         self.unknown: frozenset[str] = frozenset()
         self.sme_path: tuple[Any, ...] = ()
         self.bindings: dict[tuple[Any, ...], Any] = {}
+        #: values of the parts of expressions that read no object (caller and clock only), shared by derived envs
+        self.cache: dict[int, bool | None] = {}
 
     def derive(self, objs: dict[str, Any], unknown: frozenset[str] = frozenset(),
                sme_path: tuple[Any, ...] = ()) -> Env:
         env = Env.__new__(Env)
         env.claims, env.anonymous, env.utcnow, env.localnow = self.claims, self.anonymous, self.utcnow, self.localnow
         env.objs, env.unknown, env.sme_path, env.bindings = objs, unknown, sme_path, {}
+        env.cache = self.cache
         return env
 
 
@@ -628,6 +631,28 @@ def _lenient(values: Values, convert: Callable[[Any], Any]) -> Values:
 
 
 def _compile_node(node: Node) -> Compiled:
+    """``node`` as a closure; parts that read no object are evaluated once per caller (``Env.cache``)."""
+    inner = _compile_uncached(node)
+    if node.op == "$boolean" or any(True for _ in fields_of(node)):
+        return inner
+    key = id(inner)
+
+    def cached(env: Env) -> bool | None:
+        value = env.cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = env.cache[key] = inner(env)
+        return value  # type: ignore[return-value]
+    return cached
+
+
+_MISSING = object()
+
+
+def _as_str(values: Values) -> Values:
+    return [v if v.__class__ is str else _to_str(v) for v in values]
+
+
+def _compile_uncached(node: Node) -> Compiled:
     op = node.op
     if op == "$and":
         parts = [_compile_node(n) for n in node.args]
@@ -686,16 +711,24 @@ def _compile_node(node: Node) -> Compiled:
     lenient_right = b.kind in ("field", "attribute") or b.type != kind
     compare = _OPS[op]
 
+    def normalize(values: Values, lenient: bool) -> Values:
+        if not lenient:
+            return values
+        return _as_str(values) if kind == "str" else _lenient(values, convert)
+
     def comparison(env: Env) -> bool | None:
         xs, ys = left(env), right(env)
         if xs is UNKNOWN or ys is UNKNOWN:
             return None
-        xs = _lenient(xs, convert) if lenient_left else xs
-        ys = _lenient(ys, convert) if lenient_right else ys
+        xs, ys = normalize(xs, lenient_left), normalize(ys, lenient_right)
         try:
-            return any(compare(x, y) for x in xs for y in ys)
-        except TypeError:  # e.g. naive/aware mix cannot happen (normalised); be safe
+            for x in xs:
+                for y in ys:
+                    if compare(x, y):
+                        return True
+        except TypeError:  # values of one comparison type are always comparable; be safe
             raise _Invalid("incomparable values") from None
+        return False
     return comparison
 
 
