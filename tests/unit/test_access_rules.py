@@ -1,6 +1,7 @@
 """IDTA-01004 access rules: decisions, formulas, filters, file errors with lines, reload and store pushdown."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import time
@@ -49,7 +50,8 @@ def eq(field: str, value: str) -> dict[str, Any]:
 
 ANON = Caller(port="external", internal=False)
 PARTNER = Caller(port="external", internal=False, subject="svc-a", bpn="BPNL000000000001",
-                 claims={"sub": "svc-a", "tier": "3", "regionCode": "EU-West"})
+                 claims={"sub": "svc-a", "tier": "3", "regionCode": "EU-West",
+                         "CLIENTNOW": "2024-01-01T08:00:00Z"})
 OTHER = Caller(port="external", internal=False, subject="svc-b", bpn="BPNL000000000002")
 ENGINEER = Caller(port="internal", internal=True, subject="eve", roles=frozenset({"engineer"}),
                   claims={"sub": "eve"})
@@ -187,6 +189,8 @@ DATED = {**NAMEPLATE_SM, "administration": {"version": "2"}, "submodelElements":
     ({"$eq": [{"$month": {"$dateTimeCast": {"$strVal": "2024-05-01T10:00:00"}}}, {"$numVal": 5}]}, True),
     ({"$eq": [{"$dayOfMonth": {"$dateTimeVal": "2024-05-31T10:00:00Z"}}, {"$numVal": 31}]}, True),
     ({"$eq": [{"$attribute": {"GLOBAL": "ANONYMOUS"}}, {"$boolean": False}]}, True),
+    ({"$lt": [{"$attribute": {"GLOBAL": "CLIENTNOW"}}, {"$dateTimeVal": "2024-01-01T09:00:00+00:00"}]}, True),
+    ({"$gt": [{"$attribute": {"GLOBAL": "CLIENTNOW"}}, {"$timeVal": "08:30:00"}]}, False),
     ({"$eq": [{"$attribute": {"REFERENCE": "$sm#id"}}, {"$strVal": "urn:sm:nameplate"}]}, True),
 ])
 def test_formula_operators(formula: dict[str, Any], expected: bool) -> None:
@@ -492,3 +496,36 @@ def test_pushdown_shapes() -> None:
     assert unconstrained.store_filter(PARTNER, "READ", "submodel") is None
     assert unconstrained.store_filter(PARTNER, "READ", "shell") == []  # no rule covers shells
 
+
+
+def test_readme_example() -> None:
+    """The rule file of the README section "Access rules (IDTA-01004)" loads and decides as described there."""
+    example = RuleSet.from_text((Path(__file__).parent / "access_rules_example.json").read_text(), "external.json")
+    pcf = {**SECRET_SM, "id": "urn:sm:pcf", "semanticId": ref("urn:samm:io.catenax.pcf:7.0.0#Pcf")}
+    assert example.allows(ANON, "VIEW", OBJECTS["shell"]) and not example.allows(ANON, "READ", OBJECTS["shell"])
+    assert example.allows(OTHER, "READ", OBJECTS["shell"])
+    assert [s["name"] for s in example.filter_fields(OTHER, "shell", SHELL)["assetInformation"]["specificAssetIds"]
+            ] == ["manufacturerPartId"]
+    assert example.allows(OTHER, "READ", OBJECTS["nameplate"]) and example.allows(OTHER, "READ",
+                                                                                 Target("submodel", obj=pcf))
+    assert not example.allows(OTHER, "READ", OBJECTS["secret"])
+    assert example.store_filter(OTHER, "READ", "submodel") == [
+        Query(semantic_id=NAMEPLATE), Query(semantic_id="urn:samm:io.catenax.pcf:7.0.0#Pcf")]
+
+    certificates = {"idShort": "Certificates", "modelType": "SubmodelElementList", "value": [
+        {"modelType": "SubmodelElementCollection", "value": [prop("Status", "valid"), prop("Id", "C-1")]},
+        {"modelType": "SubmodelElementCollection", "value": [prop("Status", "revoked"), prop("Id", "C-2")]}]}
+    quality = {"id": "urn:example:sm:quality", "idShort": "QualityData", "submodelElements": [
+        certificates, prop("DefectRate", "0.02")]}
+    in_hours = 6 <= dt.datetime.now(dt.UTC).hour < 22
+    shown = json.dumps(example.filter_submodel(PARTNER, quality))
+    assert ("C-1" in shown) is in_hours
+    assert "C-2" not in shown and "DefectRate" not in shown
+    assert example.filter_submodel(OTHER, quality)["submodelElements"] == []
+
+    engineer = Caller(port="internal", internal=True, subject="q", roles=frozenset({"quality-engineer"}))
+    route = "/api/v3.0/submodels/dXJuOmV4YW1wbGU6c206cXVhbGl0eQ"
+    assert example.allows(engineer, "UPDATE", Target("submodel", obj=quality, route=route))
+    assert not example.allows(engineer, "DELETE", Target("submodel", obj=quality, route=route))
+    assert not example.allows(engineer, "UPDATE", Target("submodel", obj=SECRET_SM, route=route))
+    assert not example.allows(engineer, "UPDATE", Target("route", route="/api/v3.0/shells/x"))
