@@ -10,6 +10,7 @@ from flask import Blueprint, Response, redirect, request, url_for
 
 from ..errors import InvalidRequestError, NotFoundError
 from ..model.ids import decode_id
+from ..ports import current_port
 from ..registry import outbox
 from ..registry.descriptors import ASSET_KINDS, EndpointStyle
 from ..store.base import JSON, Page
@@ -22,12 +23,15 @@ _SHELLS, _SUBMODELS = "shell_descriptor", "submodel_descriptor"
 
 
 def endpoint_style() -> EndpointStyle:
-    """Relative hrefs resolve against ``public_base_url`` (else the request's host) plus the port's path."""
+    """Relative hrefs resolve against the port's ``public_base_url``, else the server's ``public_base_url`` (else the
+    request's host) plus the port's path."""
     settings = services().settings
     api_root = url_for(f"{request.blueprints[-1]}.description.describe").rsplit("/description", 1)[0]
     port_path = api_root.rsplit("/api/", 1)[0]
     origin = settings.public_base_url.rstrip("/") or request.host_url.rstrip("/")
-    return EndpointStyle(origin + port_path, settings.registry_subprotocol, settings.registry_subprotocol_body,
+    port = current_port()
+    base = port.public_base_url.rstrip("/") if port and port.public_base_url else origin + port_path
+    return EndpointStyle(base, settings.registry_subprotocol, settings.registry_subprotocol_body,
                          settings.registry_subprotocol_body_encoding)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import NotFound
 
-from ..errors import ForbiddenError, StoreUnavailableError
+from ..errors import ForbiddenError
 from ..security.authn import Authenticator
 from ..security.caller import Caller, acting_as
 from ..services.registry import Services
@@ -93,14 +93,8 @@ def install(app: Flask, settings: Settings, inner: Store) -> None:
     system: Services = app.extensions["aas"]
     authenticators = {spec.name: Authenticator(spec.auth, spec) for spec in specs}
     port_services = {}
-    refusing = set()
     for spec in specs:
-        try:
-            store = port_store(spec, inner, settings)
-        except ImportError as e:  # a policy module (rules, masking, privacy) is missing: never serve raw data
-            logger.error("port %s refuses every request: its policy cannot be built: %s", spec.name, e)
-            refusing.add(spec.name)
-            continue
+        store = port_store(spec, inner, settings)
         port_services[spec.name] = system if store is inner else Services.build(settings, store)
     audit_log = audit.AuditLog(inner, settings.audit_batch_size, settings.audit_flush_interval_s)
     app.extensions["aas_ports"] = port_services
@@ -123,8 +117,6 @@ def install(app: Flask, settings: Settings, inner: Store) -> None:
             # they still act as the port's anonymous caller, never as the unrestricted system
             scope.enter_context(acting_as(Caller(port=spec.name, internal=spec.internal)))
             return
-        if spec.name in refusing:
-            raise StoreUnavailableError(f"port {spec.name!r} is not available: its access policy cannot be built")
         caller = authenticators[spec.name].authenticate(request.headers)
         g.caller = caller
         scope.enter_context(acting_as(caller))

@@ -17,7 +17,7 @@ from aas_server import cli
 from aas_server.settings import Settings
 from aas_server.store import open_store
 from aas_server.store.base import PageRequest
-from tests.factories import b64, operation, prop, submodel
+from tests.factories import b64, operation, prop, shell, submodel
 from tests.harness.server import GunicornServer, free_port
 
 pytestmark = pytest.mark.integration
@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 SECRET = "dp-" + uuid.uuid4().hex
 BPN = "BPNL00000000000A"
 PARTNER = {"X-Data-Plane-Token": SECRET, "Edc-Bpn": BPN, "Edc-Contract-Agreement-Id": "agreement-42"}
+PUBLIC_URL = "https://partner.example.com/external"
 #: callers with a BPN may read everything (the external port under test masks nothing: audit and dispatch only)
 READ_FOR_BPN = {"AllAccessPermissionRules": {"rules": [
     {"ACL": {"ATTRIBUTES": [{"CLAIM": "BPN"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},
@@ -48,7 +49,7 @@ def write_ports(folder: Path, partner_listen: str, rules: dict[str, Any] | None 
     ports = {"ports": [
         {"name": "internal", "internal": True, "prefix": "", "auth": {"anonymous": True}},
         {"name": "external", "internal": False, "prefix": "/external", "rules": str(folder / "rules.json"),
-         "auth": {"data_plane": {"secret_env": "AAS_TEST_DP_SECRET"}}},
+         "auth": {"data_plane": {"secret_env": "AAS_TEST_DP_SECRET"}}, "public_base_url": PUBLIC_URL},
         {"name": "partner", "internal": False, "listen": partner_listen, "auth": {"anonymous": True}},
     ]}
     (folder / "ports.yaml").write_text(yaml.safe_dump(ports))
@@ -143,6 +144,17 @@ def test_external_port_is_read_only(ports: Ports) -> None:
                               timeout=10)
     assert deleted.status_code == 403
     assert requests.get(ports.api() + f"/submodels/{b64(ports.submodel_id)}", timeout=10).status_code == 200
+
+
+def test_descriptors_of_an_external_port_point_at_its_public_url(ports: Ports) -> None:
+    aas = shell(submodels=(ports.submodel_id,))
+    assert requests.post(ports.api() + "/shells", json=aas, timeout=10).status_code == 201
+    descriptor = requests.get(ports.api("/external") + f"/shell-descriptors/{b64(aas['id'])}", headers=PARTNER,
+                              timeout=10).json()
+    href = descriptor["endpoints"][0]["protocolInformation"]["href"]
+    assert href.startswith(PUBLIC_URL + "/api/v3.1/shells/"), href
+    internal = requests.get(ports.api() + f"/shell-descriptors/{b64(aas['id'])}", timeout=10).json()
+    assert internal["endpoints"][0]["protocolInformation"]["href"].startswith(ports.url + "/api/v3.1/shells/")
 
 
 # -- audit --------------------------------------------------------------------------------------------------------
