@@ -654,32 +654,10 @@ def _as_str(values: Values) -> Values:
 
 def _compile_uncached(node: Node) -> Compiled:
     op = node.op
-    if op == "$and":
+    if op in ("$and", "$or"):
         parts = [_compile_node(n) for n in node.args]
-
-        def conj(env: Env) -> bool | None:
-            result: bool | None = True
-            for part in parts:
-                value = part(env)
-                if value is False:
-                    return False
-                if value is None:
-                    result = None
-            return result
-        return conj
-    if op == "$or":
-        parts = [_compile_node(n) for n in node.args]
-
-        def disj(env: Env) -> bool | None:
-            result: bool | None = False
-            for part in parts:
-                value = part(env)
-                if value is True:
-                    return True
-                if value is None:
-                    result = None
-            return result
-        return disj
+        decisive = op == "$or"  # one True decides an $or, one False an $and
+        return lambda env: _kleene(parts, env, decisive)
     if op == "$not":
         inner = _compile_node(node.args[0])
 
@@ -744,7 +722,7 @@ def _compile_match(node: Node) -> Compiled:
             if prefix is not None and prefix not in prefixes:
                 prefixes.append(prefix)
         if not prefixes:
-            return _all(parts, env)
+            return _kleene(parts, env, False)
         candidates = []
         for prefix in prefixes:
             ref = next(r for r in refs if (r.root, *r.steps[:len(prefix) - 1]) == prefix)
@@ -757,7 +735,7 @@ def _compile_match(node: Node) -> Compiled:
         try:
             for combo in itertools.product(*candidates):
                 env.bindings = {**saved, **dict(zip(prefixes, combo))}
-                value = _all(parts, env)
+                value = _kleene(parts, env, False)
                 if value is True:
                     return True
                 if value is None:
@@ -768,12 +746,13 @@ def _compile_match(node: Node) -> Compiled:
     return match
 
 
-def _all(parts: list[Compiled], env: Env) -> bool | None:
-    result: bool | None = True
+def _kleene(parts: list[Compiled], env: Env, decisive: bool) -> bool | None:
+    """Three-valued $and (``decisive`` False) / $or (True): unknown only when no part decides."""
+    result: bool | None = not decisive
     for part in parts:
         value = part(env)
-        if value is False:
-            return False
+        if value is decisive:
+            return decisive
         if value is None:
             result = None
     return result
