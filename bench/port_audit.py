@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from aas_server import create_app
@@ -25,25 +23,13 @@ from aas_server.ports import audit
 from aas_server.security.caller import Caller
 from aas_server.settings import Settings
 from bench.fixtures import submodel
+from bench.masking import per_call_us
 
 SECRET = "bench-data-plane-secret"
 PARTNER = {"X-Data-Plane-Token": SECRET, "Edc-Bpn": "BPNL000000000001", "Edc-Contract-Agreement-Id": "bench"}
 RULES = {"AllAccessPermissionRules": {"rules": [
     {"ACL": {"ATTRIBUTES": [{"CLAIM": "BPN"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},
      "OBJECTS": [{"ROUTE": "*"}], "FORMULA": {"$boolean": True}}]}}
-
-
-def per_call_us(call: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Median and 90th percentile of ``repeat`` calls, in microseconds (after 50 warm-up calls)."""
-    for _ in range(50):
-        call()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1e6)
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.9)]
 
 
 def ports_file(folder: Path) -> str:
