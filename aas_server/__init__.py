@@ -35,6 +35,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     if settings.cors_origin_list:
         from flask_cors import CORS
 
-        CORS(app, origins=settings.cors_origin_list, expose_headers=["Location", "X-Request-Id"])
+        CORS(app, origins=settings.cors_origin_list, expose_headers=["Location", "X-Request-Id", "X-Release-Id"])
     api.register(app)
     return app
