@@ -131,7 +131,8 @@ def _guarded(method: Callable[P, R]) -> Callable[P, R]:
 class MongoStore:
     """Store on a MongoDB (or FerretDB) database.
 
-    :param uri: MongoDB connection URI; options in it (``w``, ``serverSelectionTimeoutMS``, ...) win over ours
+    :param uri: MongoDB connection URI; options in it (``w``, ``readPreference``, ``serverSelectionTimeoutMS``, ...)
+        win over ours (majority writes, primary reads)
     :param database: database name (wins over a database in the URI path, which then only authenticates)
     :param write_concern: ``w`` of every write unless the URI sets one; ``None`` leaves the server's default
     :raises StoreUnavailableError: the server cannot be reached (indexes are created here)
@@ -145,6 +146,10 @@ class MongoStore:
             options["serverSelectionTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
         if write_concern is not None and "w" not in uri_options:
             options["w"] = write_concern
+        if "readpreference" not in uri_options:
+            # replicas are stateless and unsticky: a client that wrote through one replica and reads through
+            # another must see its write, so reads go to the primary (secondaries lag behind it)
+            options["readPreference"] = "primary"
         # a unique alias per store: mongoengine keys connections by alias (clients with equal settings are shared)
         self._alias = f"aas-store-{next(_aliases)}-{uuid.uuid4().hex[:8]}"
         self._lock = threading.Lock()
