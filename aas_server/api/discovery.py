@@ -8,7 +8,16 @@ from flask import Blueprint, Response
 
 from ..errors import InvalidRequestError
 from ..model.ids import decode_id
-from .common import asset_id_args, asset_links, body, json_response, no_content, page_request, paged, services
+from .common import (
+    asset_id_args,
+    asset_links,
+    body,
+    json_response,
+    no_content,
+    page_request,
+    paged,
+    services,
+)
 
 bp = Blueprint("discovery", __name__, url_prefix="/lookup")
 

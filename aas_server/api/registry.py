@@ -14,7 +14,17 @@ from ..ports import current_port
 from ..registry import outbox
 from ..registry.descriptors import ASSET_KINDS, EndpointStyle
 from ..store.base import JSON, Page
-from .common import body, created, id_arg, json_response, no_content, page_request, paged, services, url_for_id
+from .common import (
+    body,
+    created,
+    id_arg,
+    json_response,
+    no_content,
+    page_request,
+    paged,
+    services,
+    url_for_id,
+)
 
 bp = Blueprint("registry", __name__)
 internal_bp = Blueprint("registry_internal", __name__, url_prefix="/internal/registry")

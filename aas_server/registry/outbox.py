@@ -108,7 +108,7 @@ class Pusher:
         request = urllib.request.Request(url, data=data, method=method,
                                          headers={"Content-Type": "application/json"} if data else {})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 (configured URL)
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
                 code = response.status
         except urllib.error.HTTPError as e:
             code = e.code
@@ -121,5 +121,5 @@ class Pusher:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 

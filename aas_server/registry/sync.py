@@ -10,7 +10,8 @@ lost shell; :func:`resync` re-derives every descriptor from the repository (``aa
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ConflictError, NotFoundError
 from ..model.index import SUBMODEL
