@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,8 +28,6 @@ from ..settings import Settings
 from ..store.base import Store
 from . import PORT_ENVIRON_KEY, audit, port_store
 from .config import PortSpec, load_ports
-
-logger = logging.getLogger(__name__)
 
 #: reachable through internal ports only: lineage, audit, operational endpoints
 INTERNAL_ONLY_PREFIXES = ("/internal/", "/health/gateway", "/metrics")
@@ -70,7 +67,8 @@ class PortDispatcher:
 
 
 def _arrived_on(port: PortSpec, environ: dict[str, Any]) -> bool:
-    """gunicorn sets ``SERVER_NAME``/``SERVER_PORT`` from the listening socket, not from the Host header."""
+    """gunicorn sets ``SERVER_NAME``/``SERVER_PORT`` from the listening TCP socket, not from the Host header (on a
+    unix socket it takes the Host header: never give ``listen`` ports a unix socket)."""
     if str(environ.get("SERVER_PORT")) != port.listen_port:
         return False
     host = port.listen_host or ""
