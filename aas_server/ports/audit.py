@@ -108,10 +108,10 @@ def audit_record(release_id: str, caller: Caller | None, port: str, request: JSO
 class AuditLog:
     """Writes audit records to ``store`` from a background thread, ``batch_size`` at a time or after
     ``flush_interval_s``. A failing store is retried (the records stay queued, never dropped); a full queue
-    makes responses wait rather than lose records."""
+    (``max_queued``, which bounds the memory held) makes responses wait rather than lose records."""
 
     def __init__(self, store: Store, batch_size: int = 200, flush_interval_s: float = 0.5,
-                 max_queued: int = 100_000) -> None:
+                 max_queued: int = 10_000) -> None:
         self.store = store
         self.batch_size = max(1, batch_size)
         self.flush_interval_s = flush_interval_s
