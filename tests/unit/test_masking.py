@@ -548,3 +548,116 @@ def test_dp_rules_need_a_privacy_engine(store: Any) -> None:
     dp_profile = dataclasses.replace(loaded, rules=(dataclasses.replace(loaded.rules[0], transform="dp"),))
     with pytest.raises(ValueError, match="PrivacyEngine is required"):
         Masker(dp_profile, store)
+
+
+# -- the README's example --------------------------------------------------------------------------------------------
+
+EXAMPLE_PROFILE = """\
+# Masking profile of the external port (ports file: masking: deploy/masking/external.yaml)
+version: 1
+name: external-partners
+default: keep                      # elements no rule (and no enclosing element) matches: keep | redact | drop
+keys:
+  secret_env: AAS_MASKING_SECRET   # environment variable holding >= 32 bytes; needed by hmac and tokenize
+  per_partner: true                # one key per partner (BPN, else token subject): partners cannot join pseudonyms
+rules:                             # the first rule whose conditions all hold decides, per element
+  - name: auditors under contract see the end-of-line test raw
+    match:
+      submodel_semantic_id: https://example.com/ids/cd/ProductionRecord/1/0
+      path: EndOfLineTest.**
+      caller: {role: quality-auditor, contract_agreement: true}
+    transform: keep
+  - name: personal data never leaves
+    match: {qualifier: PersonalData}
+    transform: drop
+  - name: inspector pseudonymised per partner
+    match: {semantic_id: https://example.com/ids/cd/Inspector}
+    transform: hmac
+  - name: customer numbers as tokens (reversible internally)
+    match: {path: Customer.Number}
+    transform: tokenize
+  - name: test dates to the month
+    match: {semantic_id: https://example.com/ids/cd/TestDate}
+    transform: generalize
+    generalize: {truncate: month}
+  - name: torque in buckets of 10 N m
+    match: {semantic_id: https://example.com/ids/cd/Torque}
+    transform: generalize
+    generalize: {bucket: 10}
+  - name: confidential cost data withheld, element kept
+    match: {qualifier: {type: Confidentiality, value: confidential}}
+    transform: redact
+  - name: SerialPart manufacturing date to the year (the aspect requires it, so no drop)
+    match: {template: cx_serial_part, path: manufacturingInformation.date}
+    transform: generalize
+    generalize: {prefix: 4, fill: "-01-01"}
+  - name: production sites shown to one partner only
+    match:
+      template: cx_serial_part
+      path: "manufacturingInformation.sites[*].catenaXsiteId"
+      caller: {bpn: [BPNL000000000001]}
+    transform: keep
+  - name: production sites of everyone else redacted
+    match: {template: cx_serial_part, path: "manufacturingInformation.sites[*].catenaXsiteId"}
+    transform: redact
+  - name: temperatures as a differentially private mean
+    match: {template: time_series, path: Segments, caller: {internal: false}}
+    transform: dp
+    dp: {statistic: mean, epsilon: 0.5, bounds: [-20, 120], source: {kind: series, variable: Temperature}}
+"""
+
+
+def with_semantic_id(element: JSON, semantic_id: str) -> JSON:
+    return {**element, "semanticId": f.ref(semantic_id)}
+
+
+def test_the_readme_example_profile_loads_and_masks_a_production_record(store: Any) -> None:
+    from aas_server.ports.privacy import PrivacyEngine
+
+    loaded = parse_profile(EXAMPLE_PROFILE, "external.yaml", {"AAS_MASKING_SECRET": SECRET["AAS_TEST_MASKING_SECRET"]})
+    m = Masker(loaded, store, PrivacyEngine(store, budget_per_partner=5))
+    phone = f.prop("Phone", "+49 170 1234567", "xs:string")
+    phone["qualifiers"] = [{"type": "PersonalData", "valueType": "xs:boolean", "value": "true"}]
+    price = f.prop("UnitPrice", "1234.50", "xs:decimal")
+    price["qualifiers"] = [{"type": "Confidentiality", "valueType": "xs:string", "value": "confidential"}]
+    test = f.collection("EndOfLineTest", [
+        with_semantic_id(f.prop("TestDate", "2025-03-17", "xs:date"), "https://example.com/ids/cd/TestDate"),
+        with_semantic_id(f.prop("Inspector", "Jane Roe", "xs:string"), "https://example.com/ids/cd/Inspector"),
+        with_semantic_id(f.prop("Torque", "47.3", "xs:double"), "https://example.com/ids/cd/Torque"),
+    ])
+    record = f.submodel(semantic_id="https://example.com/ids/cd/ProductionRecord/1/0", elements=[
+        test, f.collection("Customer", [f.prop("Number", "C-000815", "xs:string"), phone]), price])
+    masked = valid(m.mask_submodel(record, PARTNER_A))
+    date, inspector, torque = top(masked, "EndOfLineTest")["value"]
+    assert (date["value"], torque["value"], form(inspector)) == ("2025-03-01", "40.0", "hmac")
+    assert [e["idShort"] for e in top(masked, "Customer")["value"]] == ["Number"]
+    assert top(masked, "Customer")["value"][0]["value"].startswith("tok_")
+    assert "value" not in top(masked, "UnitPrice")
+    auditor = Caller(port="external", internal=False, bpn="BPNL000000000003", contract_agreement="c-9",
+                     roles=frozenset({"quality-auditor"}))
+    assert top(m.mask_submodel(record, auditor), "EndOfLineTest") is test
+
+
+def test_the_readme_example_generalizes_a_serial_part_and_shows_sites_to_one_partner(store: Any) -> None:
+    from aas_server.ports.privacy import PrivacyEngine
+    from submodels import templates
+
+    template = templates.get_template("cx_serial_part")
+    serial_part = template.build("urn:test:sm:serial-part", {
+        "catenaXId": "urn:uuid:5f0e7c1e-0000-4000-8000-000000000001",
+        "localIdentifiers[0].key": "partInstanceId", "localIdentifiers[0].value": "SN-1",
+        "manufacturingInformation.date": "2024-05-03",
+        "manufacturingInformation.sites[0].catenaXsiteId": "BPNS000000000042",
+        "manufacturingInformation.sites[0].function": "production",
+        "partTypeInformation.manufacturerPartId": "M-1", "partTypeInformation.nameAtManufacturer": "Pump"})
+    loaded = parse_profile(EXAMPLE_PROFILE, "external.yaml", {"AAS_MASKING_SECRET": SECRET["AAS_TEST_MASKING_SECRET"]})
+    m = Masker(loaded, store, PrivacyEngine(store, budget_per_partner=5))
+    for who, site in ((PARTNER_A, "BPNS000000000042"), (PARTNER_B, None)):
+        masked = valid(m.mask_submodel(serial_part, who))
+        assert not [finding for finding in template.check(masked) if finding.severity == "error" and
+                    "missing" in finding.message]  # nothing the aspect requires is gone
+        info = top(masked, "manufacturingInformation")["value"]
+        date = next(e for e in info if e["idShort"] == "date")
+        assert date["value"] == "2024-01-01"
+        sites = next(e for e in info if e["idShort"] == "sites")["value"][0]["value"]
+        assert next(e for e in sites if e["idShort"] == "catenaXsiteId").get("value") == site
