@@ -360,7 +360,8 @@ class _ProfileReader:
         return next((t for t in registry.TEMPLATES.values() if t.semantic_id == semantic_id), None)
 
     def check_against_template(self, rule: Rule, template: registry.Template, mark: tuple[int, int]) -> None:
-        """Refuse what would break a partner's typed schema: dropping a required element, hashing a non-string."""
+        """Refuse what would break a partner's typed schema: dropping a required element, hashing a non-string
+        or a value with a pattern (a Catena-X catenaXId must stay a UUID)."""
         assert rule.path is not None
         for spec in template.elements:
             if registry.ARBITRARY in spec.path:
@@ -371,10 +372,14 @@ class _ProfileReader:
             if rule.transform == "drop" and spec.required:
                 self.fail(mark, f"rule {rule.name!r} drops {spec.path}, which template {template.name!r} requires:"
                           f" use generalize or redact")
-            if rule.transform in ("hmac", "tokenize") and spec.model_type in ("Property", "Range") \
-                    and spec.value_type not in STRING_TYPES:
+            if rule.transform not in ("hmac", "tokenize") or spec.model_type not in ("Property", "Range"):
+                continue
+            if spec.value_type not in STRING_TYPES:
                 self.fail(mark, f"rule {rule.name!r}: {rule.transform} gives text, but {spec.path} of template "
                           f"{template.name!r} is {spec.value_type}: use generalize or redact")
+            elif spec.pattern is not None:
+                self.fail(mark, f"rule {rule.name!r}: {spec.path} of template {template.name!r} must match "
+                          f"{spec.pattern}, which a {rule.transform} value does not: use generalize or redact")
 
     def strings(self, parent: YamlMap, key: str) -> list[str]:
         value = parent[key]

@@ -512,6 +512,8 @@ BAD_PROFILES = [
      "      path: 'localIdentifiers[*].*'\n    transform: drop\n"), 5, "drops localIdentifiers[].key"),
     (("version: 1\nkeys: {secret_env: AAS_TEST_MASKING_SECRET}\nrules:\n  - match: {template: nameplate, path: "
      "DateOfManufacture}\n    transform: hmac\n"), 4, "DateOfManufacture of template 'nameplate' is xs:date"),
+    (("version: 1\nkeys: {secret_env: AAS_TEST_MASKING_SECRET}\nrules:\n  - match: {template: cx_serial_part, path: "
+     "catenaXId}\n    transform: tokenize\n"), 4, "catenaXId of template 'cx_serial_part' must match (^[0-9a-fA-F]{8}"),
     ("version: 1\nrules:\n  - transform: dp\n    dp: {statistic: median, epsilon: 1}\n", 4, "dp.statistic"),
     ("version: 1\nrules:\n  - transform: dp\n", 3, "transform dp needs the aggregate"),
     ("version: 1\nrules:\n  - transform: drop\n  - transform: drop\n    transform: keep\n", 5,
