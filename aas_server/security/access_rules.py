@@ -44,7 +44,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import InvalidRequestError
@@ -204,6 +204,15 @@ def _covers(obj: ObjectRef, root: str, identifier: str | None, route: str | None
 
 
 @dataclasses.dataclass(frozen=True)
+class _Scope:
+    """One submodel as one caller sees it (through one route): what every element decision reads."""
+
+    plan: _Plan
+    submodel: JSON
+    route: str | None
+
+
+@dataclasses.dataclass(frozen=True)
 class _Reach:
     """Where one rule's OBJECTS reach into submodels, indexed once for the per-element checks."""
 
@@ -299,8 +308,7 @@ class RuleSet:
         root = KIND_ROOT[target.kind]
         identifier = target.identifier or (target.obj or {}).get("id")
         if target.id_short_path is not None and root == "sm":
-            path = _parse_path(target.id_short_path)
-            return self._element_grant(plan, rules, target.obj or {}, path, target.element or {}, route) is True
+            return self._element_allows(caller, right, target, route)
         objs = self._objects(root, target.obj)
         env = plan.env.derive(objs, unknown=frozenset({"sme"}) if root == "sm" else frozenset())
         for rule in rules:
@@ -339,24 +347,18 @@ class RuleSet:
 
     # --- submodel elements -------------------------------------------------------------------------------------
 
-    def _element_grant(self, plan: _Plan, rules: Iterable[Rule], submodel: JSON, path: tuple[Any, ...],
-                       element: JSON, route: str | None, inherited: frozenset[int] = frozenset()) -> Any:
-        """True (granted; the rule numbers are in the returned set via :meth:`_granting`), "container" or False."""
-        granting = self._granting(plan, rules, submodel, path, element, route, inherited)
-        if granting:
-            return True
-        return "container" if self._is_container(plan, rules, submodel, path) else False
-
-    def _granting(self, plan: _Plan, rules: Iterable[Rule], submodel: JSON, path: tuple[Any, ...], element: JSON,
-                  route: str | None, inherited: frozenset[int] = frozenset()) -> set[int]:
-        """Numbers of the rules that grant the element at ``path`` (``inherited``: they granted an ancestor)."""
+    def _granting(self, scope: _Scope, rules: Iterable[Rule], path: tuple[Any, ...], element: JSON,
+                  chain: tuple[JSON, ...], inherited: frozenset[int] = frozenset()) -> set[int]:
+        """Numbers of the rules that grant the element at ``path``; ``chain``: the elements above it (top-level
+        first, empty when unknown); ``inherited``: rules that granted an ancestor (the subtree is theirs)."""
+        plan, submodel = scope.plan, scope.submodel
         identifier = submodel.get("id")
         env: Env | None = None
         out: set[int] = set()
         for rule in rules:
             if rule.number not in inherited:
                 reach = self._reach[rule.number]
-                if not (reach.whole(identifier, route) or reach.part(identifier, path)):
+                if not (reach.whole(identifier, scope.route) or reach.part(identifier, path)):
                     continue
                 value = plan.submodel_value(rule, submodel)
                 if value is False:
@@ -365,121 +367,128 @@ class RuleSet:
                     env = env or plan.env.derive({"sm": submodel, "smdesc": submodel, "sme": element}, sme_path=path)
                     if rule.evaluate(env) is not True:
                         continue
-            if self._filters_allow(plan, rule, submodel, path, element, inherited=rule.number in inherited):
+            if self._filters_allow(scope, rule, path, element, chain, inherited=rule.number in inherited):
                 out.add(rule.number)
         return out
 
     @staticmethod
-    def _filters_allow(plan: _Plan, rule: Rule, submodel: JSON, path: tuple[Any, ...], element: JSON,
+    def _filters_allow(scope: _Scope, rule: Rule, path: tuple[Any, ...], element: JSON, chain: tuple[JSON, ...],
                        inherited: bool) -> bool:
-        """FILTERs with an ``$sme`` FRAGMENT that addresses this element (or, standalone, an ancestor) hold."""
+        """FILTERs with an ``$sme`` FRAGMENT that addresses this element (or, unless inherited, an ancestor) hold."""
         for flt in rule.filters:
-            fragment = flt.fragment
-            if fragment.root != "sme":
-                continue
-            pattern = fragment.sme_steps
-            if not pattern or not path_matches(pattern, path):
-                continue
-            if len(pattern) < len(path):
-                if inherited:
-                    continue  # the ancestor was checked on the way down
-                ancestor_path = path[:len(pattern)]
-                ancestor = _element_at(submodel, ancestor_path)
-                if ancestor is None:
-                    return False  # cannot check the FILTER without the element it names: hidden
-                env = plan.env.derive({"sm": submodel, "smdesc": submodel, "sme": ancestor}, sme_path=ancestor_path)
-                if flt.evaluate(env) is not True:
-                    return False
-                continue
-            env = plan.env.derive({"sm": submodel, "smdesc": submodel, "sme": element}, sme_path=path)
+            pattern = flt.fragment.sme_steps if flt.fragment.root == "sme" else ()
+            if not pattern or not path_matches(pattern, path) or (inherited and len(pattern) < len(path)):
+                continue  # not about this element, or about an ancestor already checked on the way down
+            at = path[:len(pattern)]
+            target = element if len(pattern) == len(path) else _ancestor(scope.submodel, chain, path, len(pattern))
+            if target is None:
+                return False  # the FILTER names an element that is not at hand: hidden rather than guessed
+            env = scope.plan.env.derive({"sm": scope.submodel, "smdesc": scope.submodel, "sme": target}, sme_path=at)
             if flt.evaluate(env) is not True:
                 return False
         return True
 
-    def _is_container(self, plan: _Plan, rules: Iterable[Rule], submodel: JSON, path: tuple[Any, ...]) -> bool:
-        identifier = submodel.get("id")
-        return any(self._reach[rule.number].container(identifier, path) and plan.submodel_value(rule, submodel)
-                   is not False for rule in rules)
+    def _is_container(self, scope: _Scope, rules: Iterable[Rule], path: tuple[Any, ...]) -> bool:
+        """A REFERABLE / FRAGMENT object of a rule addresses an element below ``path``."""
+        identifier = scope.submodel.get("id")
+        return any(self._reach[rule.number].container(identifier, path)
+                   and scope.plan.submodel_value(rule, scope.submodel) is not False for rule in rules)
+
+    def _scope(self, caller: Caller, submodel: JSON, route: str | None) -> _Scope:
+        return _Scope(self._plan(caller), submodel, _route(route))
 
     def element_access(self, caller: Caller | None, submodel: JSON, id_short_path: str, element: JSON,
-                       route: str | None = None) -> str:
-        """``"read"``, ``"view"`` (exists, value withheld; also a container of granted children) or ``"none"``."""
+                       route: str | None = None, ancestors: Sequence[JSON] = ()) -> str:
+        """``"read"``, ``"view"`` (exists, value withheld; also a container of granted children) or ``"none"``.
+
+        Per element, without its children: :meth:`filter_element` and :meth:`filter_submodel` decide subtrees.
+        ``ancestors``: the elements above it, top-level first (for FILTERs that name an ancestor).
+        """
         if caller is None:
             return "read"
-        plan = self._plan(caller)
+        scope = self._scope(caller, submodel, route)
         path = _parse_path(id_short_path)
-        route = _route(route)
-        read = self._element_grant(plan, plan.by_right[READ], submodel, path, element, route)
-        if read is True:
+        chain = tuple(ancestors)
+        rules = scope.plan.by_right[READ]
+        if self._granting(scope, rules, path, element, chain):
             return "read"
-        if read == "container" or self._granting(plan, plan.view_only, submodel, path, element, route):
+        if self._is_container(scope, rules, path) or self._granting(scope, scope.plan.view_only, path, element,
+                                                                     chain):
             return "view"
         return "none"
+
+    def _element_allows(self, caller: Caller, right: str, target: Target, route: str | None) -> bool:
+        scope = _Scope(self._plan(caller), target.obj or {}, route)
+        path = _parse_path(target.id_short_path or "")
+        return bool(self._granting(scope, scope.plan.by_right.get(right, []), path, target.element or {}, ()))
 
     def filter_submodel(self, caller: Caller | None, submodel: JSON, right: str = READ,
                         route: str | None = None) -> JSON:
         """The submodel with only the elements ``caller`` may see (may be ``submodel`` itself when all are)."""
         if caller is None:
             return submodel
-        plan = self._plan(caller)
-        route = _route(route)
+        scope = self._scope(caller, submodel, route)
         elements = submodel.get("submodelElements")
         if not elements:
             return submodel
         identifier = submodel.get("id")
-        for rule in plan.by_right.get(right, []):
+        for rule in scope.plan.by_right.get(right, []):
             reach = self._reach[rule.number]
-            if not reach.sme_filters and reach.whole(identifier, route) and plan.submodel_value(rule, submodel):
+            if not reach.sme_filters and reach.whole(identifier, scope.route) and scope.plan.submodel_value(
+                    rule, submodel):
                 return submodel  # one rule grants every element: nothing to filter
-        kept, changed = self._filter_children(plan, right, submodel, (), elements, route, frozenset(), frozenset(),
+        kept, changed = self._filter_children(scope, right, (), (), elements, frozenset(), frozenset(),
                                               by_index=False)
         return {**submodel, "submodelElements": kept} if changed else submodel
 
     def filter_element(self, caller: Caller | None, submodel: JSON, id_short_path: str, element: JSON,
-                       right: str = READ, route: str | None = None) -> JSON | None:
-        """One element as ``caller`` may see it (children filtered); ``None`` when it is hidden."""
+                       right: str = READ, route: str | None = None, ancestors: Sequence[JSON] = ()) -> JSON | None:
+        """One element as ``caller`` may see it (children filtered); ``None`` when it is hidden.
+
+        ``submodel`` may be the header alone; ``ancestors``: the elements above, top-level first.
+        """
         if caller is None:
             return element
-        plan = self._plan(caller)
-        return self._filter_one(plan, right, submodel, _parse_path(id_short_path), element, _route(route),
-                                frozenset(), frozenset())
+        path = _parse_path(id_short_path)
+        chain = tuple(ancestors) if len(ancestors) == len(path) - 1 else ()
+        return self._filter_one(self._scope(caller, submodel, route), right, path, element, chain, frozenset(),
+                                frozenset())
 
-    def _filter_one(self, plan: _Plan, right: str, submodel: JSON, path: tuple[Any, ...], element: JSON,
-                    route: str | None, read_from: frozenset[int], view_from: frozenset[int]) -> JSON | None:
-        read = self._granting(plan, plan.by_right.get(right, []), submodel, path, element, route, read_from)
+    def _filter_one(self, scope: _Scope, right: str, path: tuple[Any, ...], element: JSON, chain: tuple[JSON, ...],
+                    read_from: frozenset[int], view_from: frozenset[int]) -> JSON | None:
+        read = self._granting(scope, scope.plan.by_right.get(right, []), path, element, chain, read_from)
         if read:
             if any(not self._reach[number].sme_filters for number in read):
                 return element  # the whole subtree, no FILTER below
-            return self._with_children(plan, right, submodel, path, element, route, frozenset(read), view_from,
-                                       full=True)
-        view = self._granting(plan, plan.view_only, submodel, path, element, route, view_from) if right == READ else (
+            return self._with_children(scope, right, path, element, chain, frozenset(read), view_from, full=True)
+        view = self._granting(scope, scope.plan.view_only, path, element, chain, view_from) if right == READ else (
             set())
         # the grants inherited from ancestors did not hold here (a FILTER): they stop at this element
-        shown = self._with_children(plan, right, submodel, path, element, route, frozenset(), frozenset(view),
-                                    full=False)
+        shown = self._with_children(scope, right, path, element, chain, frozenset(), frozenset(view), full=False)
         if view:
             return shown
         key = _CHILD_KEYS.get(element.get("modelType", ""))
         return shown if key and shown.get(key) else None
 
-    def _with_children(self, plan: _Plan, right: str, submodel: JSON, path: tuple[Any, ...], element: JSON,
-                       route: str | None, read_from: frozenset[int], view_from: frozenset[int], full: bool) -> JSON:
+    def _with_children(self, scope: _Scope, right: str, path: tuple[Any, ...], element: JSON,
+                       chain: tuple[JSON, ...], read_from: frozenset[int], view_from: frozenset[int],
+                       full: bool) -> JSON:
+        """``element`` (all of it, or only what VIEW shows) with its children filtered."""
         key = _CHILD_KEYS.get(element.get("modelType", ""))
-        base = dict(element) if full else {k: element[k] for k in VIEW_KEYS if k in element}
+        shown = dict(element) if full else {k: element[k] for k in VIEW_KEYS if k in element}
         if key and isinstance(element.get(key), list):
-            kept, _ = self._filter_children(plan, right, submodel, path, element[key], route, read_from, view_from,
-                                            by_index=element.get("modelType") == "SubmodelElementList")
-            base[key] = kept
-        return base
+            shown[key], _ = self._filter_children(scope, right, path, (*chain, element), element[key], read_from,
+                                                  view_from, by_index=element.get("modelType") == "SubmodelElementList")
+        return shown
 
-    def _filter_children(self, plan: _Plan, right: str, submodel: JSON, path: tuple[Any, ...], children: list[JSON],
-                         route: str | None, read_from: frozenset[int], view_from: frozenset[int],
+    def _filter_children(self, scope: _Scope, right: str, path: tuple[Any, ...], chain: tuple[JSON, ...],
+                         children: list[JSON], read_from: frozenset[int], view_from: frozenset[int],
                          by_index: bool) -> tuple[list[JSON], bool]:
         kept: list[JSON] = []
         changed = False
         for index, child in enumerate(children):
             child_path = (*path, index if by_index else child.get("idShort"))
-            result = self._filter_one(plan, right, submodel, child_path, child, route, read_from, view_from)
+            result = self._filter_one(scope, right, child_path, child, chain, read_from, view_from)
             if result is not None:
                 kept.append(result)
             changed = changed or result is not child
@@ -590,10 +599,13 @@ def _descriptor_steps(steps: tuple[Any, ...]) -> tuple[Any, ...]:
     return steps
 
 
-def _element_at(submodel: JSON, path: tuple[Any, ...]) -> JSON | None:
-    """The element at an idShortPath of a whole submodel (``None``: not there, or only the header at hand)."""
+def _ancestor(submodel: JSON, chain: tuple[JSON, ...], path: tuple[Any, ...], depth: int) -> JSON | None:
+    """The element at ``path[:depth]``: from ``chain`` (the elements above, aligned with ``path``), else looked up
+    in the submodel's elements (``None``: only the header is at hand)."""
+    if len(chain) == len(path) - 1:
+        return chain[depth - 1]
     current: Any = submodel
-    for step in path:
+    for step in path[:depth]:
         key = "submodelElements" if current is submodel else _CHILD_KEYS.get(current.get("modelType", ""), "")
         children = current.get(key) if key else None
         if not isinstance(children, list):

@@ -268,6 +268,34 @@ def test_filter_fragment_on_list_items() -> None:
     assert ruleset.element_access(PARTNER, submodel, "Docs[0]", documents["value"][0]) == "read"
 
 
+def test_filter_naming_an_ancestor_uses_the_given_ancestors() -> None:
+    """GET of one element deep in a list: the FILTER on its list item is checked with the item passed along."""
+    item_ok = {"modelType": "SubmodelElementCollection", "value": [prop("State", "running"), prop("Title", "A")]}
+    item_bad = {"modelType": "SubmodelElementCollection", "value": [prop("State", "stopped"), prop("Title", "B")]}
+    documents = {"idShort": "Docs", "modelType": "SubmodelElementList", "value": [item_ok, item_bad]}
+    header = {"id": "urn:sm:maint", "idShort": "Maintenance"}
+    ruleset = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"REFERABLE": '$sme("*").Docs'}],
+                         FILTER={"FRAGMENT": "$sme.Docs[]",
+                                 "CONDITION": eq("$sme.Docs[].State#value", "running")}))
+    title_ok, title_bad = item_ok["value"][1], item_bad["value"][1]
+    assert ruleset.filter_element(PARTNER, header, "Docs[0].Title", title_ok, ancestors=[documents, item_ok]) == (
+        title_ok)
+    assert ruleset.filter_element(PARTNER, header, "Docs[1].Title", title_bad, ancestors=[documents, item_bad]) is (
+        None)
+    assert ruleset.element_access(PARTNER, header, "Docs[0].Title", title_ok, ancestors=[documents, item_ok]) == (
+        "read")
+    # without the ancestors (and only the header at hand) the FILTER cannot be checked: hidden, not guessed
+    assert ruleset.filter_element(PARTNER, header, "Docs[0].Title", title_ok) is None
+    # a whole submodel serves as well
+    whole = {**header, "submodelElements": [documents]}
+    assert ruleset.filter_element(PARTNER, whole, "Docs[0].Title", title_ok) == title_ok
+    assert ruleset.filter_element(PARTNER, whole, "Docs[1]", item_bad) is None
+    # element-level writes are decided the same way
+    assert ruleset.allows(PARTNER, "READ", Target("submodel", obj=whole, id_short_path="Docs[0]", element=item_ok))
+    assert not ruleset.allows(PARTNER, "UPDATE", Target("submodel", obj=whole, id_short_path="Docs[0]",
+                                                        element=item_ok))
+
+
 def test_filter_fragment_on_specific_asset_ids() -> None:
     """IDTA-01004 example 11: a partner sees the public and its own specificAssetIds only."""
     condition = {"$or": [
