@@ -23,8 +23,17 @@ from .descriptors import asset_links, shell_descriptor, submodel_descriptor
 logger = logging.getLogger(__name__)
 
 
-def upsert(store: Store, kind: str, obj: JSON) -> None:
-    """Replace, or create when absent (and replace after all when a concurrent writer created it first)."""
+def upsert(store: Store, kind: str, obj: JSON, new: bool = False) -> None:
+    """Replace, or create when absent (and replace after all when a concurrent writer created it first).
+
+    :param new: ``obj`` is most likely absent (its shell was just created): try creating first
+    """
+    if new:
+        try:
+            store.create(kind, obj)
+            return
+        except ConflictError:
+            pass
     try:
         store.replace(kind, obj)
     except NotFoundError:
@@ -58,11 +67,11 @@ class RegistrySyncStore:
 
     def create(self, kind: str, obj: JSON) -> None:
         self.inner.create(kind, obj)
-        self._written(kind, obj)
+        self._written(kind, obj, new=True)
 
     def replace(self, kind: str, obj: JSON) -> None:
         self.inner.replace(kind, obj)
-        self._written(kind, obj)
+        self._written(kind, obj, new=False)
 
     def update_header(self, submodel_id: str, change: Callable[[JSON], JSON]) -> JSON:
         header = self.inner.update_header(submodel_id, change)
@@ -81,18 +90,21 @@ class RegistrySyncStore:
         elif kind == "shell_descriptor":
             delete_quietly(self.inner, "asset_links", identifier)
 
-    def _written(self, kind: str, obj: JSON) -> None:
+    def _written(self, kind: str, obj: JSON, new: bool) -> None:
         if kind == "shell":
-            self.sync_shell(obj)
+            self.sync_shell(obj, new)
         elif kind == "submodel":
             self._submodel_written(obj)
         elif kind == "shell_descriptor":
-            upsert(self.inner, "asset_links", asset_links(obj))
+            upsert(self.inner, "asset_links", asset_links(obj), new)
 
     # -- derivation -----------------------------------------------------------------------------------------
 
-    def sync_shell(self, shell: JSON) -> None:
-        """Write the shell's descriptor (with its submodels' descriptors) and its asset links."""
+    def sync_shell(self, shell: JSON, new: bool = False) -> None:
+        """Write the shell's descriptor (with its submodels' descriptors) and its asset links.
+
+        :param new: the shell was just created, so its descriptor is most likely absent
+        """
         submodels = []
         for ref in shell.get("submodels") or []:
             submodel_id = referenced_submodel(ref)
@@ -101,8 +113,8 @@ class RegistrySyncStore:
             except NotFoundError:
                 continue  # referenced, not (yet) held here
         descriptor = shell_descriptor(shell, submodels)
-        upsert(self.inner, "shell_descriptor", descriptor)
-        upsert(self.inner, "asset_links", asset_links(descriptor))
+        upsert(self.inner, "shell_descriptor", descriptor, new)
+        upsert(self.inner, "asset_links", asset_links(descriptor), new)
         self._queue(shell["id"])
 
     def _submodel_written(self, submodel: JSON) -> None:
