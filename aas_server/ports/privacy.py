@@ -135,8 +135,7 @@ class PrivacyEngine:
         try:
             done = self.store.get_record(RELEASES, key)
             if done.get("state") == "done":
-                element_json: JSON = done["element"]
-                return element_json
+                return _in_place_of(element, done["element"])
         except NotFoundError:
             pass
         if self._remaining(partner) < spec.epsilon - _BUDGET_SLACK:
@@ -146,8 +145,7 @@ class PrivacyEngine:
             record = self.store.update_record(RELEASES, key, self._claim)
             assert record is not None  # noqa: S101 - _claim never deletes
             if record["state"] == "done":
-                served: JSON = record["element"]
-                return served
+                return _in_place_of(element, record["element"])
             if record["owner"] != self._owner:
                 time.sleep(POLL_S)
                 continue
@@ -162,8 +160,7 @@ class PrivacyEngine:
             computed = _released(element, spec, release_id, answer)
             final = self.store.update_record(RELEASES, key, self._finalize(computed, partner, spec))
             if final is not None and final["state"] == "done":
-                result: JSON = final["element"]
-                return result
+                return _in_place_of(element, final["element"])
         return _withheld(element, spec, RELEASE_PENDING)
 
     def spent(self, partner: str) -> float:
@@ -375,6 +372,15 @@ def _released(element: JSON, spec: AggregateSpec, release_id: str, answer: float
     children = [*values, _property("Source", "xs:string", spec.source.kind),
                 _property("ReleaseId", "xs:string", release_id)]
     return marked(_frame(element, spec, children), f"dp:{release_id}")
+
+
+def _in_place_of(element: JSON, released: JSON) -> JSON:
+    """A stored release as the stand-in of ``element``: one fleet release serves elements of several submodels,
+    which may differ in idShort (or be list items without one); the statistic itself is never changed."""
+    out = {key: value for key, value in released.items() if key != "idShort"}
+    if "idShort" in element:
+        out = {"idShort": element["idShort"], **out}
+    return out
 
 
 def _withheld(element: JSON, spec: AggregateSpec, status: str) -> JSON:

@@ -43,10 +43,13 @@ def measurement(statistic: str, epsilon: float, bounds: tuple[float, float] | No
     if statistic == "sum":
         return _laplace(clamped >> dp.t.then_sum(), contributions, epsilon)
     if statistic == "mean":
-        return dp.c.make_composition([
+        both = dp.c.make_composition([
             _laplace(clamped >> dp.t.then_sum(), contributions, epsilon / 2),
             _laplace(space >> dp.t.then_count(), contributions, epsilon / 2),
         ])
+        if both.map(contributions) > epsilon:
+            raise ValueError(f"OpenDP puts the composed mean above epsilon {epsilon}")
+        return both
     assert bins is not None  # noqa: S101 - parse_spec requires bins for a histogram
     counts = (clamped >> dp.t.then_find_bin(edges=inner_edges(bounds, bins))
               >> dp.t.then_count_by_categories(categories=list(range(bins)), null_category=False))

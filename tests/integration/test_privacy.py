@@ -130,17 +130,20 @@ def test_fleet_release_is_one_statistic_of_the_fleet(store: Store) -> None:
     for i, value in enumerate(hours):
         store.create("submodel", {
             "modelType": "Submodel", "id": f"urn:sm:op:{i}", "semanticId": _ref(FLEET_SEMANTIC_ID),
-            "submodelElements": [{"modelType": "Property", "idShort": "OperatingHours", "valueType": "xs:double",
-                                  "value": str(value), "semanticId": _ref(COUNTER_SEMANTIC_ID)}]})
+            "submodelElements": [{"modelType": "Property", "idShort": "Hours" if i == 4 else "OperatingHours",
+                                  "valueType": "xs:double", "value": str(value),
+                                  "semanticId": _ref(COUNTER_SEMANTIC_ID)}]})
     store.create("submodel", {"modelType": "Submodel", "id": "urn:sm:elsewhere", "submodelElements": [
         {"modelType": "Property", "idShort": "OperatingHours", "valueType": "xs:double", "value": "1e6",
          "semanticId": _ref(COUNTER_SEMANTIC_ID)}]})
     fleet_sum = privacy.parse_spec({"statistic": "sum", "epsilon": 50, "bounds": [0, 10000],
                                     "source": {"kind": "fleet", "submodel_semantic_id": FLEET_SEMANTIC_ID}})
     engine = privacy.PrivacyEngine(store, budget_per_partner=100)
-    releases = [engine.release(ACME, f"urn:sm:op:{i}", "OperatingHours",
-                               store.get_element(f"urn:sm:op:{i}", "OperatingHours"), fleet_sum) for i in range(5)]
-    assert all(r == releases[0] for r in releases)  # the same fleet statistic, released (and charged) once
+    elements = [store.get_element(f"urn:sm:op:{i}", "Hours" if i == 4 else "OperatingHours") for i in range(5)]
+    releases = [engine.release(ACME, f"urn:sm:op:{i}", e["idShort"], e, fleet_sum) for i, e in enumerate(elements)]
+    # the same fleet statistic, released (and charged) once, standing in for each element under its idShort
+    assert all(r == releases[0] for r in releases[:4])
+    assert releases[4] == {**releases[0], "idShort": "Hours"}
     assert engine.spent(ACME.partner) == pytest.approx(50)
     assert abs(float(value_of(releases[0])) - sum(hours)) < 200 * 20  # scale 200
     by_path = privacy.parse_spec({"statistic": "count", "epsilon": 50, "source": {
