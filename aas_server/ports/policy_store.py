@@ -14,7 +14,7 @@ matches a hidden or masked value; pages are refilled so ``limit`` and the cursor
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConflictError, ForbiddenError, NotFoundError
 from ..model import tree
@@ -24,6 +24,7 @@ from ..security.caller import Caller, current_caller
 from ..security.visibility import DEFAULT_PUBLIC_NAMES, visible_asset_ids
 from ..services.identifiables import referenced_submodel
 from ..store.base import JSON, Attachment, Page, PageRequest, Query, Store
+from .audit import collecting
 from .audit import record_disclosure as disclose
 from .masking_transforms import marked, redact
 
@@ -37,7 +38,7 @@ _API_RECORDS = ("operation-results", "packages")
 #: the kinds the access rules know as targets (registry descriptors are served by other ports' stores)
 _RULE_KINDS = ("shell", "submodel", "concept_description", "shell_descriptor", "submodel_descriptor")
 _LABELS = {"shell": "shell", "submodel": "submodel", "concept_description": "concept description"}
-_FILE_KINDS = ("File", "Blob")
+_MASKED_CACHE_SIZE = 256
 
 #: what a caller may do with an object: see it all, see it with values redacted, or not know it exists
 READ, VIEW, NONE = "read", "view", "none"
@@ -58,6 +59,9 @@ class PolicyStore:
         self.rules = rules
         self.masker = masker
         self.public_asset_id_names = frozenset(public_asset_id_names)
+        #: the last masking of each submodel per caller identity: its input, result and disclosures. Masking is
+        #: a pure function of the two (no dp), so an equal input (compared in full) gives the same result.
+        self._masked: dict[tuple[tuple[Any, ...], str], tuple[JSON, JSON, list[tuple[str | None, str | None, str]]]] = {}
 
     # -- whom the policy applies to ------------------------------------------------------------------------------
 
@@ -193,7 +197,23 @@ class PolicyStore:
     def _submodel(self, caller: Caller, submodel: JSON) -> JSON:
         ruleset = self._ruleset()
         ruled = ruleset.filter_submodel(caller, submodel) if ruleset is not None else submodel
-        return self.masker.mask_submodel(ruled, caller) if self.masker is not None else ruled
+        if self.masker is None:
+            return ruled
+        if self.masker.profile.uses_dp:  # a release depends on more than this submodel (budgets, fleets)
+            return self.masker.mask_submodel(ruled, caller)
+        key = (_masking_identity(caller), submodel["id"])
+        cached = self._masked.get(key)
+        if cached is not None and cached[0] == ruled:
+            masked, disclosures = cached[1], cached[2]
+        else:
+            with collecting() as disclosures:
+                masked = self.masker.mask_submodel(ruled, caller)
+            if len(self._masked) >= _MASKED_CACHE_SIZE:
+                self._masked.clear()
+            self._masked[key] = (ruled, masked, disclosures)
+        for disclosure in disclosures:
+            disclose(*disclosure)
+        return masked
 
     def _element(self, caller: Caller, header: JSON, path: IdShortPath, element: JSON,
                  ancestors: list[JSON]) -> JSON | None:
@@ -452,6 +472,12 @@ def _redacted(element: JSON) -> JSON:
     """What VIEW without READ shows of an element: no value and no children, marked as masking marks it."""
     key = tree.CHILDREN_KEY.get(element.get("modelType", ""))
     return marked(dict(redact({k: v for k, v in element.items() if k != key})), "redacted")
+
+
+def _masking_identity(caller: Caller) -> tuple[Any, ...]:
+    """Everything of a caller that a masking profile can match on (``CallerMatch``) or key a hash with."""
+    return (caller.port, caller.internal, caller.partner, caller.subject, caller.bpn, caller.roles,
+            caller.contract_agreement)
 
 
 def _viewed(obj: JSON) -> JSON:
