@@ -267,11 +267,15 @@ class RuleSet:
         """:raises RuleFileError: with JSON path and line"""
         try:
             doc, lines = load_with_lines(text)
+        except RecursionError:
+            raise RuleFileError(f"{source}: nested too deeply", path=source) from None
         except JsonPositionError as e:
             raise RuleFileError(f"{source}: line {e.line}: {e.message}",
                                 path=f"{format_json_path(e.path)} (line {e.line})") from None
         try:
             rules = build_rules(doc)
+        except RecursionError:
+            raise RuleFileError(f"{source}: a formula is nested too deeply", path=source) from None
         except (ModelError, FormulaError) as e:
             where = e.where
             line = next((lines[where[:n]] for n in range(len(where), -1, -1) if where[:n] in lines), 1)

@@ -369,6 +369,11 @@ BAD_FILES = [
     ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}],', ' "FORMULA": {"$eq": [{"$field": "$sm#color"},',
       '  {"$strVal": "x"}]}}]}}'], "$sm has no field 'color'", 4),
     (['{"AllAccessPermissionRules": {"rules": [], "rules": []}}'], "duplicate key 'rules'", 1),
+    (['{', ' "ResourceBoundAccessRuleModels": []', '}'], "ResourceBoundAccessRuleModels", 2),
+    (['[]'], "the document must be an object", 1),
+    ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "shells"}],', TAIL], "ROUTE must be '*' or a path", 3),
+    ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}],', ' "FORMULA": {"$regex": [{"$field": "$sm#idShort"},',
+      '   {"$strVal": "(a+)+"}]}}]}}'], "nests quantifiers", 5),
     ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}]}]}}'], "needs one of FORMULA / USEFORMULA", 1),
     ([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}],', ' "FORMULA": {"$eq": [{"$field": "$sm#idShort"},',
       '    {"$field": "$aas#idShort"}]}}]}}'], "compares two fields", 4),
@@ -446,6 +451,26 @@ def test_reload_checks_the_file_at_most_once_per_interval(tmp_path: Path) -> Non
     assert source.current() is first  # within the interval: not even a stat
     source._checked -= source.CHECK_INTERVAL_S  # the interval passed
     assert source.current() is not first
+
+
+def test_deep_nesting_is_refused() -> None:
+    formula = '{"$not": ' * 3000 + '{"$boolean": true}' + "}" * 3000
+    with pytest.raises(RuleFileError, match="nested too deeply"):
+        RuleSet.from_text("\n".join([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}],', f' "FORMULA": {formula}}}]}}}}']))
+    shallow = '{"$not": ' * 50 + '{"$boolean": true}' + "}" * 50  # an even count of $not: true
+    assert RuleSet.from_text("\n".join([HEAD, ACL, ' "OBJECTS": [{"ROUTE": "*"}],', f' "FORMULA": {shallow}}}]}}}}'])
+                             ).allows(PARTNER, "READ", Target("route", route="/shells"))
+
+
+def test_a_deleted_file_keeps_the_rules(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(GOOD))
+    source = RuleSource(path)
+    source.CHECK_INTERVAL_S = 0.0
+    first = source.current()
+    path.unlink()
+    assert source.current() is first
+    assert "keeping the rules loaded before" in caplog.text
 
 
 def test_a_missing_or_broken_file_is_refused_on_first_load(tmp_path: Path) -> None:
