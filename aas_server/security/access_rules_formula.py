@@ -77,6 +77,8 @@ class FieldRef:
     root: str
     steps: tuple[Step, ...]
     text: str
+    #: how the addressed JSON compares when it is not the last step's name (``$sme#language``: the value's languages)
+    terminal: str = ""
 
     @property
     def sme_steps(self) -> tuple[Step, ...]:
@@ -131,6 +133,8 @@ def parse_field(text: str, fragment: bool = False) -> FieldRef:
             if tail[0] not in FIELDS[root]:
                 raise FormulaError(f"invalid field identifier {text!r}: ${root} has no field {tail[0]!r} "
                                    f"(allowed: {', '.join(sorted(FIELDS[root]))})")
+            if root == "sme" and tail == ["language"]:
+                return FieldRef(root, (*steps, "value"), text, terminal="language")
             steps += tail
     except FormulaError as e:
         raise FormulaError(f"{e.message} in {text!r}") from None
@@ -269,7 +273,7 @@ def resolve(ref: FieldRef, env: Env, raw: bool = False) -> Values:
         items = nxt
     if raw:
         return items
-    field = ref.steps[-1] if ref.steps and isinstance(ref.steps[-1], str) else ""
+    field = ref.terminal or (ref.steps[-1] if ref.steps and isinstance(ref.steps[-1], str) else "")
     return [v for item in items for v in _terminal(item, field)]
 
 

@@ -152,7 +152,8 @@ def test_route_wildcards(literal: str, path: str, expected: bool) -> None:
 
 DATED = {**NAMEPLATE_SM, "administration": {"version": "2"}, "submodelElements": [
     prop("Count", "42"), prop("When", "2024-05-01T10:00:00Z"), prop("Flag", "true"), prop("Mask", "16#1F"),
-    prop("At", "12:30:00")]}
+    prop("At", "12:30:00"), {"idShort": "Name", "modelType": "MultiLanguageProperty", "semanticId": ref("urn:name"),
+                             "value": [{"language": "de", "text": "Pumpe"}, {"language": "en", "text": "Pump"}]}]}
 
 
 @pytest.mark.parametrize(("formula", "expected"), [
@@ -207,6 +208,11 @@ def test_formula_operators(formula: dict[str, Any], expected: bool) -> None:
     ({"$lt": [{"$field": "$sme#value"}, {"$timeVal": "12:00:00"}]}, "At", "none"),
     ({"$gt": [{"$field": "$sme#value"}, {"$numVal": 0}]}, "Flag", "none"),  # "true" is no number: skipped
     ({"$eq": [{"$field": "$sme.Count#value"}, {"$strVal": "42"}]}, "Flag", "read"),  # another element's field
+    ({"$eq": [{"$field": "$sme#language"}, {"$strVal": "en"}]}, "Name", "read"),
+    ({"$eq": [{"$field": "$sme#value"}, {"$strVal": "Pumpe"}]}, "Name", "read"),
+    ({"$eq": [{"$field": "$sme#language"}, {"$strVal": "fr"}]}, "Name", "none"),
+    ({"$eq": [{"$field": "$sme#semanticId"}, {"$strVal": "urn:name"}]}, "Name", "read"),
+    ({"$eq": [{"$field": "$sme#valueType"}, {"$strVal": "xs:string"}]}, "Count", "read"),
 ])
 def test_formulas_on_element_values(formula: dict[str, Any], path: str, expected: str) -> None:
     ruleset = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}], formula))
