@@ -6,7 +6,7 @@ resolved against the public root of the port the request came through (:func:`en
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, request, url_for
+from flask import Blueprint, Response, request, url_for
 
 from ..errors import InvalidRequestError, NotFoundError
 from ..model.ids import decode_id
@@ -195,7 +195,7 @@ def _bulk(kind: str) -> Response:
 @bp.get("/bulk/status/<handle>")
 def bulk_status(handle: str) -> Response:
     services().registry.bulk_outcome(handle)  # 404 when unknown; bulk requests finish before their 202
-    return redirect(request.path.replace("/bulk/status/", "/bulk/result/"), code=302)
+    return Response(status=302, headers={"Location": request.path.replace("/bulk/status/", "/bulk/result/")})
 
 
 @bp.get("/bulk/result/<handle>")

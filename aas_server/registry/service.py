@@ -6,6 +6,7 @@ pointer to the repository route. Descriptors of twins held elsewhere are registe
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Collection
 from typing import Any
@@ -142,13 +143,13 @@ class RegistryService:
                 raise InvalidRequestError("expected an array of identifiers")
             ids, descriptors = list(data), []
         else:
-            descriptors = [_at(i, lambda d=d: self._validate(kind, d)) for i, d in enumerate(data)]
+            descriptors = [_at(i, functools.partial(self._validate, kind, d)) for i, d in enumerate(data)]
             ids = [d["id"] for d in descriptors]
         if len(set(ids)) < len(ids):
             raise InvalidRequestError("an identifier occurs twice in the bulk request")
         before = {}
         for i, identifier in enumerate(ids):
-            _at(i, lambda identifier=identifier: self._require_elsewhere(kind, identifier))
+            _at(i, functools.partial(self._require_elsewhere, kind, identifier))
             before[identifier] = self._get_or_none(kind, identifier)
             if method == "POST" and before[identifier] is not None:
                 raise ConflictError("a descriptor with this id exists already", path=f"[{i}]")
