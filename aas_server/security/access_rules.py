@@ -26,12 +26,18 @@ Decisions where the spec leaves room (the same as Eclipse BaSyx where it has one
   (:meth:`RuleSet.filter_submodel`). Granting an element grants its subtree; a FILTER narrows it again.
 - ``$regex`` patterns longer than 256 characters or with nested quantifiers (``(a+)+``) are refused at load time;
   matching runs with the ``regex`` package under a 20 ms timeout (a timeout counts as no match).
-- A field that addresses no object at hand has no values, so comparisons on it are false.
+- A field that addresses no object at hand has no values, so comparisons on it are false. A FILTER whose FRAGMENT
+  names an ancestor of the element served needs that ancestor (``ancestors=`` or a whole submodel); without it the
+  element is hidden, never guessed.
+- DESCRIPTOR objects grant descriptors, IDENTIFIABLE objects identifiables; a shell's formula may read it as its
+  descriptor (``$aasdesc#specificAssetIds[]``), a submodel as ``$smdesc``.
 
 Not implemented (refused at load with a clear message): REFERENCE attributes to *other* identifiables
 (``$sme("id").path#value``) — rules would need store reads per decision; REFERENCE to the object at hand
-(``$sm#id``) works. ``ResourceBoundAccessRuleModels`` (v3.2 draft). The text (BNF) serialization. The official JSON
-Schema itself is not bundled: this loader enforces its structure and reports the line instead.
+(``$sm#id``) works. ``ResourceBoundAccessRuleModels`` (v3.2 draft). A TREE right (not in the spec). Not
+implemented without a message: FRAGMENT objects on identifiable fields (``$aas#assetInformation.specificAssetIds``)
+grant nothing on their own (field-level restrictions are FILTERs); the text (BNF) serialization. The official JSON
+Schema is not bundled: this loader enforces its structure and reports the line instead.
 """
 from __future__ import annotations
 
