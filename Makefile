@@ -24,7 +24,9 @@ run: install
 	else \
 		echo "make run: $(SAMPLES) not found, the sample ingests (material master, serial units, test bench) are skipped"; \
 	fi
-	AAS_DATA_DIR=$(DATA_DIR) AAS_BIND=$(HOST):$(PORT) $(PYTHON) -m gunicorn -c deploy/gunicorn.conf.py aas_server.wsgi:app
+	@# the simulated PLC and the OPC UA gateway run beside the API (live values, write-back, StartPump), and stop with it
+	AAS_DATA_DIR=$(DATA_DIR) AAS_BIND=$(HOST):$(PORT) AAS_OPCUA_MAPPING=adapters/mappings/opcua_pump_line.yaml \
+		sh deploy/with_live_plc.sh $(PYTHON) -m gunicorn -c deploy/gunicorn.conf.py aas_server.wsgi:app
 
 test: install
 	$(PYTHON) -m pytest -n 2 --dist loadfile -q -p no:cacheprovider

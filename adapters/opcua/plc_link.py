@@ -37,6 +37,7 @@ class PlcLink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Client | None = None
         self._connecting: asyncio.Lock | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
     def run(self, work: Callable[[Client], Awaitable[T]], timeout_s: float, what: str) -> T:
         """``await work(client)`` on a connected session, waiting at most ``timeout_s`` (connecting included).
@@ -60,12 +61,6 @@ class PlcLink:
             raise DeviceError(f"PLC {self.spec.name} ({self.spec.endpoint}) cannot be reached for {what}: "
                               f"{type(e).__name__}: {e}") from e
 
-    def close(self) -> None:
-        loop, self._loop = self._loop, None
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(self._drop(), loop).result(5)
-            loop.call_soon_threadsafe(loop.stop)
-
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None:
@@ -75,17 +70,24 @@ class PlcLink:
             return self._loop
 
     async def _run(self, work: Callable[[Client], Awaitable[T]], timeout_s: float) -> T:
-        async with asyncio.timeout(timeout_s):
-            client = await self._session()
-            try:
-                return await work(client)
-            except ua.UaStatusCodeError as e:
-                if _connection_gone(e):
-                    await self._drop()
-                raise
-            except (TimeoutError, OSError, ConnectionError, ua.UaError):
+        try:
+            async with asyncio.timeout(timeout_s):
+                client = await self._session()
+                try:
+                    return await work(client)
+                except ua.UaStatusCodeError as e:
+                    if _connection_gone(e):
+                        await self._drop()
+                    raise
+        except TimeoutError:
+            # the PLC may still be busy with the request on this session (servers serve a session's requests in
+            # order) and would answer it late: the next call gets a fresh session
+            self._abandon()
+            raise
+        except (OSError, ConnectionError, ua.UaError) as e:
+            if not isinstance(e, ua.UaStatusCodeError):
                 await self._drop()  # a half-open session must not serve the next call
-                raise
+            raise
 
     async def _session(self) -> Client:
         if self._connecting is None:
@@ -102,18 +104,34 @@ class PlcLink:
                 client.connection_lost_callback = lost
                 try:
                     await client.connect()
-                except BaseException:
+                except BaseException as e:
                     with contextlib.suppress(Exception):
-                        await client.disconnect()
+                        client.disconnect_socket()
+                    if isinstance(e, ua.UaStatusCodeError):  # the PLC refused the session, not a request
+                        raise DeviceError(f"PLC {self.spec.name} ({self.spec.endpoint}) refused the session: "
+                                          f"{type(e).__name__}") from e
                     raise
                 self._client = client
             return self._client
 
+    def _abandon(self) -> None:
+        """Drop the session without waiting for it to close (the close request queues behind the late one)."""
+        client, self._client = self._client, None
+        if client is not None:
+            task = asyncio.get_running_loop().create_task(_close(client))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
     async def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.disconnect(), 2)
+            await _close(client)
+
+
+async def _close(client: Client) -> None:
+    """Disconnect (its background tasks end first), giving the PLC 2 s to confirm."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.disconnect(), 2)
 
 
 async def node_of(client: Client, node_id: str | None, browse_path: tuple[str, ...] | None) -> Node:
