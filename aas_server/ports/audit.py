@@ -167,19 +167,20 @@ class AuditLog:
             self._write(batch)
 
     def _write(self, batch: list[JSON]) -> None:
+        """One store write per batch, retried with back-off until the store takes it."""
         delay = 0.1
-        while batch:
+        while True:
             try:
-                self.store.put_record(COLLECTION, batch[0]["releaseId"], batch[0])
+                self.store.put_records(COLLECTION, [(record["releaseId"], record) for record in batch])
+                break
             except Exception:
-                logger.exception("audit: cannot write record %s; retrying", batch[0]["releaseId"])
+                logger.exception("audit: cannot write %d records from %s on; retrying", len(batch),
+                                 batch[0]["releaseId"])
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
-                continue
-            batch.pop(0)
-            with self._idle:
-                self._pending -= 1
-                self._idle.notify_all()
+        with self._idle:
+            self._pending -= len(batch)
+            self._idle.notify_all()
 
 
 def list_records(store: Store, page: PageRequest) -> Page[JSON]:

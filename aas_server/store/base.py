@@ -105,6 +105,10 @@ class Store(Protocol):
     def put_record(self, collection: str, key: str, doc: JSON) -> None:
         """Small keyed documents of the services (operation results, package metadata)."""
 
+    def put_records(self, collection: str, items: list[tuple[str, JSON]]) -> None:
+        """Several :meth:`put_record` in one write (audit batches); all are stored or, on an error, none is
+        acknowledged (a retry may store some twice, which replaces them by themselves)."""
+
     def get_record(self, collection: str, key: str) -> JSON:
         """:raises NotFoundError:"""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -58,7 +59,7 @@ class SqliteStore:
         if db is None:
             try:
                 db = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
-                db.execute("PRAGMA journal_mode=WAL")
+                _enable_wal(db)
                 db.execute("PRAGMA synchronous=FULL")
             except sqlite3.Error as e:
                 raise StoreUnavailableError(f"cannot open embedded store: {e}", path=str(self._path)) from e
@@ -279,10 +280,12 @@ class SqliteStore:
             db.execute("DELETE FROM attachments WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
 
     def put_record(self, collection: str, key: str, doc: JSON) -> None:
+        self.put_records(collection, [(key, doc)])
+
+    def put_records(self, collection: str, items: list[tuple[str, JSON]]) -> None:
         with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO records (collection, key, json) VALUES (?,?,?)", (collection, key, json.dumps(doc))
-            )
+            db.executemany("INSERT OR REPLACE INTO records (collection, key, json) VALUES (?,?,?)",
+                           [(collection, key, json.dumps(doc)) for key, doc in items])
 
     def get_record(self, collection: str, key: str) -> JSON:
         row = self._connection().execute(
@@ -330,6 +333,19 @@ class SqliteStore:
 
     def attachment_keys(self) -> list[str]:
         return [r[0] for r in self._connection().execute("SELECT key FROM attachments ORDER BY key")]
+
+
+def _enable_wal(db: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch to WAL. Processes opening a new file at the same moment (gunicorn workers on a fresh data folder)
+    can get "database is locked" here without SQLite's busy handler ever waiting, so this waits and retries."""
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _exists(db: sqlite3.Connection, kind: str, identifier: str) -> bool:

@@ -581,6 +581,25 @@ def test_find_records_pages_by_key(store: Store) -> None:
     assert store.find_records("nothing", PageRequest(10)) == Page([], None)
 
 
+def test_put_records_stores_a_batch_and_replaces_existing_keys(store: Store) -> None:
+    store.put_record("audit", "r02", {"old": True})
+    store.put_records("audit", [(f"r{i:02d}", {"n": i}) for i in range(5)])
+    store.put_records("audit", [])
+    assert [doc for _, doc in store.find_record_items("audit", PageRequest(10)).items] == [{"n": i} for i in range(5)]
+    assert store.record_collections() == ["audit"]
+
+
+def test_records_and_attachments_are_listed_for_backups(store: Store) -> None:
+    store.put_records("b", [("k2", {"v": 2}), ("k1", {"v": 1})])
+    store.put_record("a", "k", {"v": 0})
+    store.put_attachment("sm/x", Attachment("text/plain", "x.txt", b"x"))
+    store.put_attachment("sm/a", Attachment("text/plain", "a.txt", b"a"))
+    assert store.record_collections() == ["a", "b"]
+    page = store.find_record_items("b", PageRequest(1))
+    assert page.items == [("k1", {"v": 1})] and page.next_after == "k1"
+    assert store.attachment_keys() == ["sm/a", "sm/x"]
+
+
 def test_records_collections_are_separate(store: Store) -> None:
     store.put_record("a", "k", {"in": "a"})
     store.put_record("b", "k", {"in": "b"})

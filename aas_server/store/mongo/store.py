@@ -50,7 +50,7 @@ from typing import Any, ParamSpec, TypeVar
 import gridfs
 import mongoengine
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo import ASCENDING, DESCENDING, MongoClient, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import (
     BulkWriteError,
@@ -537,6 +537,23 @@ class MongoStore:
         except DuplicateKeyError:
             # two upserts of a new key raced; the other one inserted it, now this one replaces it
             self._records.update_one({"_id": _record_id(collection, key)}, record, upsert=True)
+
+    @_guarded
+    def put_records(self, collection: str, items: list[tuple[str, JSON]]) -> None:
+        if not items:
+            return
+        updates = [UpdateOne({"_id": _record_id(collection, key)},
+                             {"$set": {"collection": collection, "key": key, "json": _dumps(doc)}, "$inc": {"version": 1}},
+                             upsert=True) for key, doc in items]
+        try:
+            self._records.bulk_write(updates, ordered=False)
+        except BulkWriteError as e:
+            # upserts of new keys that raced with another writer; the others are stored, these are replaced now
+            failed = {error["index"] for error in e.details.get("writeErrors", [])}
+            if any(error.get("code") != _DUPLICATE_KEY for error in e.details.get("writeErrors", [])):
+                raise
+            for index in sorted(failed):
+                self.put_record(collection, *items[index])
 
     @_guarded
     def get_record(self, collection: str, key: str) -> JSON:
