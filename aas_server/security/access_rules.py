@@ -14,7 +14,8 @@ USEFORMULA. Default deny; rules only allow.
 
 Decisions where the spec leaves room (the same as Eclipse BaSyx where it has one):
 
-- An ACL applies to a caller who has every CLAIM it lists; GLOBAL ANONYMOUS makes it apply to every caller,
+- An ACL applies to a caller who has every CLAIM (and CLAIMPATH, a JSON pointer into the token claims as in the
+  v3.2 draft) it lists; GLOBAL ANONYMOUS makes it apply to every caller,
   authenticated or not (what anonymous may do, a signed-in caller may do too). CLAIMs of a :class:`Caller`: its
   token claims, plus ``BPN``/``bpn``, ``role``/``roles``, ``sub``, ``port``, ``contract_agreement``.
 - READ implies VIEW. VIEW alone shows that an object exists (id, idShort, modelType) without values.
@@ -60,6 +61,7 @@ from .access_rules_formula import (
     Env,
     FieldRef,
     FormulaError,
+    claim_path_key,
     path_is_ancestor,
     path_matches,
 )
@@ -119,9 +121,25 @@ def _route(route: str | None) -> str | None:
     return None if route is None else normalize_route(route)
 
 
-def caller_claims(caller: Caller) -> dict[str, list[Any]]:
-    """CLAIM name -> values; a list claim (roles) has several values."""
-    claims: dict[str, list[Any]] = {}
+def _claim_path(claims: Any, pointer: str) -> list[Any]:
+    """The values at a JSON pointer (RFC 6901) into the token claims; a list there gives several values."""
+    value = claims
+    for raw in pointer.split("/")[1:]:
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, dict) and token in value:
+            value = value[token]
+        elif isinstance(value, list) and token.isdigit() and int(token) < len(value):
+            value = value[int(token)]
+        else:
+            return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def caller_claims(caller: Caller, claim_paths: Iterable[str] = ()) -> dict[Any, list[Any]]:
+    """CLAIM name (or CLAIMPATH key) -> values; a list claim (roles) has several values."""
+    claims: dict[Any, list[Any]] = {}
+    for pointer in claim_paths:
+        claims[claim_path_key(pointer)] = _claim_path(caller.claims, pointer)
     for name, value in caller.claims.items():
         claims[name] = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
     derived = {"BPN": caller.bpn, "bpn": caller.bpn, "sub": caller.subject, "port": caller.port,
@@ -156,8 +174,8 @@ def shell_as_descriptor(shell: JSON) -> JSON:
 class _Plan:
     """The rules that apply to one caller, by right, with the clock read once; built per request and cached."""
 
-    def __init__(self, rules: list[Rule], caller: Caller) -> None:
-        claims = caller_claims(caller)
+    def __init__(self, rules: list[Rule], caller: Caller, claim_paths: Iterable[str]) -> None:
+        claims = caller_claims(caller, claim_paths)
         anonymous = _anonymous(caller)
         self.env = Env(claims, anonymous, dt.datetime.now(dt.UTC))
         applicable = [r for r in rules if r.acl.enabled and self._acl_applies(r, claims)]
@@ -168,11 +186,11 @@ class _Plan:
         self.submodels: dict[int, tuple[JSON, dict[int, bool | None]]] = {}
 
     @staticmethod
-    def _acl_applies(rule: Rule, claims: dict[str, list[Any]]) -> bool:
+    def _acl_applies(rule: Rule, claims: dict[Any, list[Any]]) -> bool:
         subject = False
         for kind, value in rule.acl.attributes:
-            if kind == "CLAIM":
-                if value not in claims:
+            if kind in ("CLAIM", "CLAIMPATH"):
+                if (value if kind == "CLAIM" else claim_path_key(value)) not in claims:
                     return False
                 subject = True
             elif kind == "GLOBAL" and value == "ANONYMOUS":
@@ -266,6 +284,7 @@ class RuleSet:
         self.rules = rules
         self.source = source
         self._reach = {rule.number: _Reach.of(rule) for rule in rules}
+        self._claim_paths = sorted({path for rule in rules for path in rule.claim_paths})
         self._plans: dict[int, tuple[Caller, _Plan, float]] = {}
 
     @classmethod
@@ -298,7 +317,7 @@ class RuleSet:
         cached = self._plans.get(key)
         if cached is not None and cached[0] is caller and now - cached[2] < 1.0:
             return cached[1]
-        plan = _Plan(self.rules, caller)
+        plan = _Plan(self.rules, caller, self._claim_paths)
         if len(self._plans) > 256:
             self._plans.clear()
         self._plans[key] = (caller, plan, now)

@@ -167,7 +167,7 @@ class Env:
 
     __slots__ = ("anonymous", "bindings", "cache", "claims", "localnow", "objs", "sme_path", "unknown", "utcnow")
 
-    def __init__(self, claims: dict[str, list[Any]], anonymous: bool, utcnow: dt.datetime) -> None:
+    def __init__(self, claims: dict[Any, list[Any]], anonymous: bool, utcnow: dt.datetime) -> None:
         self.claims = claims
         self.anonymous = anonymous
         self.utcnow = utcnow
@@ -460,6 +460,8 @@ def parse_operand(obj: Any, where: tuple[str | int, ...] = ()) -> Operand:
         attr_kind, name = _single_key(value, here, "$attribute")
         if attr_kind == "CLAIM" and isinstance(name, str) and name:
             return Operand("attribute", "attr", ("CLAIM", name))
+        if attr_kind == "CLAIMPATH" and isinstance(name, str) and name.startswith("/"):
+            return Operand("attribute", "attr", ("CLAIMPATH", name))
         if attr_kind == "GLOBAL" and name in _GLOBALS:
             return Operand("attribute", "bool" if name == "ANONYMOUS" else "datetime", ("GLOBAL", name))
         if attr_kind == "REFERENCE" and isinstance(name, str):
@@ -469,8 +471,8 @@ def parse_operand(obj: Any, where: tuple[str | int, ...] = ()) -> Operand:
                 raise FormulaError(f"REFERENCE {name!r}: only references to the object at hand ($sm#id, ...) are "
                                    "supported, not to other identifiables ($sm(\"...\")#...)", here) from None
             return Operand("field", "field", ref)
-        raise FormulaError("$attribute takes {\"CLAIM\": name}, {\"GLOBAL\": LOCALNOW|UTCNOW|CLIENTNOW|ANONYMOUS} "
-                           "or {\"REFERENCE\": field}", here)
+        raise FormulaError("$attribute takes {\"CLAIM\": name}, {\"CLAIMPATH\": \"/json/pointer\"}, "
+                           "{\"GLOBAL\": LOCALNOW|UTCNOW|CLIENTNOW|ANONYMOUS} or {\"REFERENCE\": field}", here)
     if key in _CASTS:
         return Operand("cast", _CASTS[key], parse_operand(value, here))
     if key in _DATE_PARTS:
@@ -541,17 +543,31 @@ def parse_expression(obj: Any, where: tuple[str | int, ...] = (), in_match: bool
     raise FormulaError(f"unknown operator {key!r}", here)
 
 
-def fields_of(node: Any) -> Iterable[FieldRef]:
+def operands_of(node: Any) -> Iterable[Operand]:
+    """Every operand in ``node``, casts and date parts included."""
     if isinstance(node, Node):
         for arg in node.args:
-            yield from fields_of(arg)
+            yield from operands_of(arg)
     elif isinstance(node, Operand):
-        if isinstance(node.value, FieldRef):
-            yield node.value
-        elif isinstance(node.value, Operand):
-            yield from fields_of(node.value)
+        yield node
+        if isinstance(node.value, Operand):
+            yield from operands_of(node.value)
         elif isinstance(node.value, tuple) and len(node.value) == 2 and isinstance(node.value[1], Operand):
-            yield from fields_of(node.value[1])
+            yield from operands_of(node.value[1])
+
+
+def fields_of(node: Any) -> Iterable[FieldRef]:
+    return (o.value for o in operands_of(node) if isinstance(o.value, FieldRef))
+
+
+def claim_paths_of(node: Any) -> Iterable[str]:
+    """The JSON pointers of ``{"CLAIMPATH": ...}`` attributes in ``node``."""
+    return (o.value[1] for o in operands_of(node) if o.kind == "attribute" and o.value[0] == "CLAIMPATH")
+
+
+def claim_path_key(pointer: str) -> tuple[str, str]:
+    """Where :class:`Env` keeps the values of a CLAIMPATH (beside the claims by name)."""
+    return ("CLAIMPATH", pointer)
 
 
 # --- compilation -------------------------------------------------------------------------------------------------
@@ -574,8 +590,9 @@ def _compile_operand(operand: Operand) -> Callable[[Env], Values]:
         return lambda env: resolve(ref, env)
     if operand.kind == "attribute":
         kind, name = operand.value
-        if kind == "CLAIM":
-            return lambda env: env.claims.get(name, [])
+        if kind in ("CLAIM", "CLAIMPATH"):
+            key = name if kind == "CLAIM" else claim_path_key(name)
+            return lambda env: env.claims.get(key, [])
         if name == "ANONYMOUS":
             return lambda env: [env.anonymous]
         if name == "UTCNOW":

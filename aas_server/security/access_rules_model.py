@@ -17,6 +17,7 @@ from .access_rules_formula import (
     FieldRef,
     FormulaError,
     Node,
+    claim_paths_of,
     compile_expression,
     fields_of,
     parse_expression,
@@ -55,7 +56,7 @@ class ObjectRef:
 
 @dataclasses.dataclass(frozen=True)
 class Acl:
-    attributes: tuple[tuple[str, str], ...]  # (CLAIM|GLOBAL|REFERENCE, value)
+    attributes: tuple[tuple[str, str], ...]  # (CLAIM|CLAIMPATH|GLOBAL|REFERENCE, value)
     rights: frozenset[str]
     enabled: bool
 
@@ -75,6 +76,15 @@ class Rule:
     formula: Node
     evaluate: Compiled
     filters: tuple[Filter, ...]
+
+    @property
+    def claim_paths(self) -> set[str]:
+        """The CLAIMPATH pointers the rule reads (in its ACL, formula or filters)."""
+        paths = {value for kind, value in self.acl.attributes if kind == "CLAIMPATH"}
+        paths.update(claim_paths_of(self.formula))
+        for flt in self.filters:
+            paths.update(claim_paths_of(flt.condition))
+        return paths
 
     @property
     def reads_elements(self) -> bool:
@@ -159,11 +169,13 @@ class _Builder:
         return self.defs[section][name]
 
     def attribute(self, item: Any, where: Where) -> tuple[str, str]:
-        obj = _keys(item, where, {"CLAIM", "GLOBAL", "REFERENCE"}, "an attribute")
-        kind = _one_of(obj, ("CLAIM", "GLOBAL", "REFERENCE"), where, "an attribute")
+        obj = _keys(item, where, {"CLAIM", "CLAIMPATH", "GLOBAL", "REFERENCE"}, "an attribute")
+        kind = _one_of(obj, ("CLAIM", "CLAIMPATH", "GLOBAL", "REFERENCE"), where, "an attribute")
         assert kind is not None
         value = obj[kind]
         _expect(isinstance(value, str) and bool(value), f"{kind} takes a non-empty string", (*where, kind))
+        if kind == "CLAIMPATH":
+            _expect(value.startswith("/"), "CLAIMPATH takes a JSON pointer (\"/realm_access/roles\")", (*where, kind))
         if kind == "GLOBAL":
             _expect(value in GLOBALS, f"GLOBAL must be one of {', '.join(GLOBALS)}", (*where, kind))
         return kind, value

@@ -230,6 +230,30 @@ def test_match_binds_one_list_item() -> None:
     assert not crossed.allows(PARTNER, "READ", OBJECTS["shell"])
 
 
+def test_claim_paths_reach_into_nested_claims() -> None:
+    """IDTA-01004 (v3.2 draft) CLAIMPATH: JSON pointers into the token claims, in the ACL and in formulas."""
+    formula = {"$and": [
+        {"$contains": [{"$attribute": {"CLAIMPATH": "/realm_access/roles"}}, {"$strVal": "admin"}]},
+        {"$eq": [{"$attribute": {"CLAIMPATH": "/department/name"}}, {"$strCast": {"$field": "$sme#value"}}]},
+        {"$ge": [{"$numCast": {"$attribute": {"CLAIMPATH": "/assurance/level"}}}, {"$numVal": 3}]}]}
+    ruleset = rules(rule([{"CLAIMPATH": "/realm_access/roles"}, {"CLAIMPATH": "/department/name"}], ["READ"],
+                         [{"REFERABLE": '$sme("*").departmentData'}], formula))
+    element = prop("departmentData", "engineering")
+    submodel = {"id": "urn:sm:hr", "idShort": "HR", "submodelElements": [element]}
+
+    def caller(claims: dict[str, Any]) -> Caller:
+        return Caller(port="internal", internal=True, subject="u", claims=claims)
+    admin = caller({"realm_access": {"roles": ["user", "admin"]}, "department": {"name": "engineering"},
+                    "assurance": {"level": "4"}})
+    assert ruleset.element_access(admin, submodel, "departmentData", element) == "read"
+    weak = caller({**admin.claims, "assurance": {"level": 2}})
+    assert ruleset.element_access(weak, submodel, "departmentData", element) == "none"
+    no_department = caller({"realm_access": {"roles": ["admin"]}, "assurance": {"level": 5}})
+    assert ruleset.element_access(no_department, submodel, "departmentData", element) == "none"
+    with pytest.raises(RuleFileError, match="JSON pointer"):
+        rules(rule([{"CLAIMPATH": "realm_access.roles"}], ["READ"], [{"ROUTE": "*"}]))
+
+
 def test_view_versus_read_on_elements() -> None:
     ruleset = rules(
         rule([{"CLAIM": "BPN"}], ["VIEW"], [{"IDENTIFIABLE": '$sm("urn:sm:nameplate")'}]),
