@@ -45,11 +45,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import logging
-import os
 import re
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -77,6 +74,7 @@ from .access_rules_model import (
 )
 from .access_rules_pushdown import PUSH_ROOTS, to_dnf, to_query
 from .caller import Caller
+from .watched_file import WatchedFile
 
 logger = logging.getLogger(__name__)
 
@@ -550,7 +548,7 @@ class RuleSet:
                       field_filters: list[list[Filter]]) -> JSON:
         """``obj`` without the value (or the list items) at ``fragment`` that no granting rule's FILTER admits."""
         steps = fragment.steps
-        json_steps = _descriptor_steps(steps) if fragment.root == "aasdesc" else steps
+        json_steps = _descriptor_steps(steps) if fragment.root == "aasdesc" and root == "aas" else steps
         array_at = json_steps.index(None) if None in json_steps else None
         container_steps = json_steps[:array_at] if array_at is not None else json_steps
         parent = _get_path(obj, container_steps[:-1])
@@ -666,64 +664,21 @@ def _copy_path(obj: JSON, steps: Iterable[Any]) -> JSON:
     return root
 
 
-class RuleSource:
-    """A rule file that is reloaded when it changes; a broken new version leaves the old rules in force."""
+class RuleSource(WatchedFile[RuleSet]):
+    """A rule file that is reloaded when it changes; a broken new version leaves the old rules in force.
 
-    CHECK_INTERVAL_S = 1.0
+    :raises RuleFileError: (from the constructor) the file is missing or not a valid rule model
+    """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        """:raises RuleFileError: the file is missing or not a valid rule model"""
-        self.path = os.fspath(path)
-        self._lock = threading.Lock()
-        self._checked = 0.0
-        self._signature: tuple[int, int] | None = None
-        self._digest = ""
-        self._rules = self._load()
+    what = "access rules"
+    held = "rules"
 
-    def _read(self) -> tuple[tuple[int, int], bytes]:
-        try:
-            stat = os.stat(self.path)
-            with open(self.path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise RuleFileError(f"{self.path}: cannot read the rule file: {e.strerror}", path=self.path) from None
-        return (stat.st_mtime_ns, stat.st_size), data
-
-    def _load(self) -> RuleSet:
-        signature, data = self._read()
+    def parse(self, data: bytes) -> RuleSet:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise RuleFileError(f"{self.path}: not UTF-8", path=self.path) from None
-        rules = RuleSet.from_text(text, self.path)
-        self._signature, self._digest = signature, hashlib.sha256(data).hexdigest()
-        self._checked = time.monotonic()
-        return rules
+        return RuleSet.from_text(text, self.path)
 
-    def current(self) -> RuleSet:
-        """The rules in force; looks at the file at most once per :attr:`CHECK_INTERVAL_S`."""
-        now = time.monotonic()
-        if now - self._checked < self.CHECK_INTERVAL_S or not self._lock.acquire(blocking=False):
-            return self._rules
-        try:
-            self._checked = now
-            try:
-                signature = os.stat(self.path)
-            except OSError as e:
-                logger.error("access rules %s: %s; keeping the rules loaded before", self.path, e.strerror)
-                return self._rules
-            if (signature.st_mtime_ns, signature.st_size) == self._signature:
-                return self._rules
-            try:
-                _, data = self._read()
-                if hashlib.sha256(data).hexdigest() == self._digest:
-                    self._signature = (signature.st_mtime_ns, signature.st_size)
-                    return self._rules
-                self._rules = self._load()
-                logger.info("access rules %s reloaded: %d rules", self.path, len(self._rules.rules))
-            except RuleFileError as e:
-                self._signature = (signature.st_mtime_ns, signature.st_size)  # report a broken version once
-                logger.error("access rules %s not reloaded, the rules loaded before stay in force: %s", self.path, e)
-            return self._rules
-        finally:
-            self._lock.release()
+    def unreadable(self, reason: str) -> RuleFileError:
+        return RuleFileError(f"{self.path}: cannot read the rule file: {reason}", path=self.path)

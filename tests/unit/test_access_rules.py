@@ -340,6 +340,37 @@ def test_filter_fragment_on_specific_asset_ids() -> None:
     assert len(SHELL["assetInformation"]["specificAssetIds"]) == 3  # the input is not changed
 
 
+def test_descriptor_objects_with_match_and_filter() -> None:
+    """Shaped like IDTA-01004 example 11: a partner sees a shell descriptor whose asset ids it knows, and of its
+    specificAssetIds only the public ones, its own and partInstanceId."""
+    def pair(name: str, value: str) -> dict[str, Any]:
+        return {"$match": [eq("$aasdesc#specificAssetIds[].name", name), eq("$aasdesc#specificAssetIds[].value", value)]}
+    bpn_claim = {"$attribute": {"CLAIM": "BusinessPartnerNumber"}}
+    ruleset = rules(rule(
+        [{"CLAIM": "BusinessPartnerNumber"}], ["READ"], [{"DESCRIPTOR": '$aasDesc("*")'}],
+        {"$and": [{"$eq": [bpn_claim, {"$strVal": "BPNL00000000000A"}]}, pair("manufacturerPartId", "99991"),
+                  pair("customerPartId", "ACME001")]},
+        FILTER={"FRAGMENT": "$aasdesc#specificAssetIds[]", "CONDITION": {"$or": [
+            pair("manufacturerPartId", "99991"), eq("$aasdesc#specificAssetIds[].name", "partInstanceId"),
+            {"$eq": [{"$field": "$aasdesc#specificAssetIds[].externalSubjectId"}, bpn_claim]}]}}))
+    descriptor = {"id": "urn:aas:x", "specificAssetIds": [
+        {"name": "manufacturerPartId", "value": "99991", "externalSubjectId": ref("PUBLIC_READABLE")},
+        {"name": "customerPartId", "value": "ACME001", "externalSubjectId": ref("BPNL00000000000A")},
+        {"name": "partInstanceId", "value": "SN1"},
+        {"name": "secret", "value": "S", "externalSubjectId": ref("BPNL0000000000ZZ")}]}
+    partner = Caller(port="external", internal=False, subject="x", claims={"BusinessPartnerNumber": "BPNL00000000000A"})
+    stranger = Caller(port="external", internal=False, subject="y",
+                      claims={"BusinessPartnerNumber": "BPNL00000000000B"})
+    assert ruleset.allows(partner, "READ", Target("shell_descriptor", obj=descriptor))
+    assert not ruleset.allows(stranger, "READ", Target("shell_descriptor", obj=descriptor))
+    assert not ruleset.allows(partner, "READ", Target("shell", obj=SHELL))  # DESCRIPTOR objects grant descriptors
+    shown = ruleset.filter_fields(partner, "shell_descriptor", descriptor)["specificAssetIds"]
+    assert [s["name"] for s in shown] == ["manufacturerPartId", "customerPartId", "partInstanceId"]
+    wrong_value = {**descriptor, "specificAssetIds": [{**descriptor["specificAssetIds"][0], "value": "1"},
+                                                     *descriptor["specificAssetIds"][1:]]}
+    assert not ruleset.allows(partner, "READ", Target("shell_descriptor", obj=wrong_value))
+
+
 def test_filter_fragments_on_submodel_references_and_scalar_fields() -> None:
     shell = {**SHELL, "submodels": [ref("urn:sm:nameplate"), ref("urn:sm:cost")]}
     ruleset = rules(
