@@ -45,7 +45,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -75,8 +74,6 @@ from .access_rules_model import (
 from .access_rules_pushdown import PUSH_ROOTS, to_dnf, to_query
 from .caller import Caller
 from .watched_file import WatchedFile
-
-logger = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 KIND_ROOT = {"shell": "aas", "submodel": "sm", "concept_description": "cd", "shell_descriptor": "aasdesc",
@@ -675,7 +672,7 @@ class RuleSource(WatchedFile[RuleSet]):
 
     def parse(self, data: bytes) -> RuleSet:
         try:
-            text = data.decode("utf-8")
+            text = data.decode("utf-8-sig")  # an editor's byte order mark is no error
         except UnicodeDecodeError:
             raise RuleFileError(f"{self.path}: not UTF-8", path=self.path) from None
         return RuleSet.from_text(text, self.path)
