@@ -30,7 +30,7 @@ from .masking_transforms import marked, redact
 
 if TYPE_CHECKING:
     from ..security.access_rules import RuleSet, RuleSource
-    from .masking import Masker
+    from .masking import Masker, MaskingProfile
 
 #: record collections a caller of a port reaches through the API; any other (lineage, token vault, budgets, ...) is
 #: internal and answers like a missing record to callers of external ports
@@ -39,6 +39,8 @@ _API_RECORDS = ("operation-results", "packages")
 _RULE_KINDS = ("shell", "submodel", "concept_description", "shell_descriptor", "submodel_descriptor")
 _LABELS = {"shell": "shell", "submodel": "submodel", "concept_description": "concept description"}
 _MASKED_CACHE_SIZE = 256
+#: registry and discovery records, and the kind of what they describe
+_DESCRIBES = {"shell_descriptor": "shell", "submodel_descriptor": "submodel", "asset_links": "shell"}
 
 #: what a caller may do with an object: see it all, see it with values redacted, or not know it exists
 READ, VIEW, NONE = "read", "view", "none"
@@ -61,7 +63,9 @@ class PolicyStore:
         self.public_asset_id_names = frozenset(public_asset_id_names)
         #: the last masking of each submodel per caller identity: its input, result and disclosures. Masking is
         #: a pure function of the two (no dp), so an equal input (compared in full) gives the same result.
-        self._masked: dict[tuple[tuple[Any, ...], str], tuple[JSON, JSON, list[tuple[str | None, str | None, str]]]] = {}
+        #: (caller identity, submodel id) -> (rule-filtered input, masked, disclosures, profile that masked it)
+        self._masked: dict[tuple[tuple[Any, ...], str],
+                           tuple[JSON, JSON, list[tuple[str | None, str | None, str]], MaskingProfile]] = {}
 
     # -- whom the policy applies to ------------------------------------------------------------------------------
 
@@ -85,6 +89,10 @@ class PolicyStore:
         return ruleset.allows(caller, right, Target(kind, identifier, obj=_header(obj) if obj else None))
 
     def _access(self, caller: Caller, kind: str, obj: JSON) -> str:
+        if kind in _DESCRIBES and not self._described_visible(caller, _DESCRIBES[kind], obj["id"]):
+            return NONE
+        if kind == "asset_links":  # which links a caller may see, the discovery service decides (visibility)
+            return READ
         if kind not in _RULE_KINDS:
             return READ if caller.internal else NONE
         if self._allows(caller, "READ", kind, obj["id"], obj):
@@ -157,7 +165,10 @@ class PolicyStore:
             shown = self._shell(caller, shown)
         elif kind == "submodel":
             shown = self._submodel(caller, shown)
-        if not caller.internal:
+        elif kind == "shell_descriptor" and shown.get("submodelDescriptors"):
+            shown = {**shown, "submodelDescriptors": [
+                d for d in shown["submodelDescriptors"] if self._access(caller, "submodel_descriptor", d) != NONE]}
+        if not caller.internal and kind in _LABELS:
             disclose(obj["id"] if kind == "submodel" else None, None if kind == "submodel" else obj["id"],
                      "raw" if access == READ else "redacted")
         return shown
@@ -183,6 +194,22 @@ class PolicyStore:
             del shown["derivedFrom"]
         return shown
 
+    def _described_visible(self, caller: Caller, kind: str, identifier: str) -> bool:
+        """A descriptor or asset links of a shell or submodel held here are seen only with it; of one held
+        elsewhere, as the rules let the caller see its descriptor."""
+        try:
+            return self._access(caller, kind, self.inner.get(kind, identifier)) != NONE
+        except NotFoundError:
+            pass
+        if kind == "submodel":
+            return True  # a submodel descriptor's own rules decide
+        try:
+            descriptor = self.inner.get("shell_descriptor", identifier)
+        except NotFoundError:
+            return False
+        return self._allows(caller, "READ", "shell_descriptor", identifier, descriptor) or self._allows(
+            caller, "VIEW", "shell_descriptor", identifier, descriptor)
+
     def _visible(self, caller: Caller, kind: str, identifier: str | None) -> bool:
         if identifier is None:
             return False
@@ -199,18 +226,19 @@ class PolicyStore:
         ruled = ruleset.filter_submodel(caller, submodel) if ruleset is not None else submodel
         if self.masker is None:
             return ruled
-        if self.masker.profile.uses_dp:  # a release depends on more than this submodel (budgets, fleets)
+        profile = self.masker.profile  # a reloaded profile makes every cached masking stale
+        if profile.uses_dp:  # a release depends on more than this submodel (budgets, fleets)
             return self.masker.mask_submodel(ruled, caller)
         key = (_masking_identity(caller), submodel["id"])
         cached = self._masked.get(key)
-        if cached is not None and cached[0] == ruled:
+        if cached is not None and cached[3] is profile and cached[0] == ruled:
             masked, disclosures = cached[1], cached[2]
         else:
             with collecting() as disclosures:
                 masked = self.masker.mask_submodel(ruled, caller)
             if len(self._masked) >= _MASKED_CACHE_SIZE:
                 self._masked.clear()
-            self._masked[key] = (ruled, masked, disclosures)
+            self._masked[key] = (ruled, masked, disclosures, profile)
         for disclosure in disclosures:
             disclose(*disclosure)
         return masked

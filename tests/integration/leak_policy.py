@@ -144,13 +144,16 @@ def _grant(objects: list[JSON], role: str | None = None) -> JSON:
 
 
 def rules() -> JSON:
-    """Everyone reads the pump, its production record and nameplate, the torque concept and the cost currency;
-    the role ``engineer`` the whole cost submodel too. Nothing grants the hidden shell, submodel or concept."""
+    """Everyone reads the pump, its production record and nameplate, the torque concept, the cost currency and
+    every descriptor; the role ``engineer`` the whole cost submodel too. Nothing grants the hidden shell, submodel
+    or concept."""
     return {"AllAccessPermissionRules": {"rules": [
         _grant([{"IDENTIFIABLE": f'$aas("{SHELL}")'}, {"IDENTIFIABLE": f'$sm("{PRODUCTION}")'},
                 {"IDENTIFIABLE": f'$sm("{NAMEPLATE}")'}, {"IDENTIFIABLE": f'$cd("{TORQUE_CD}")'}]),
         _grant([{"REFERABLE": f'$sme("{COST}").Currency'}]),
         _grant([{"IDENTIFIABLE": f'$sm("{COST}")'}], ENGINEER),
+        # descriptors of everything: those of hidden twins stay hidden with them
+        _grant([{"DESCRIPTOR": '$aasdesc("*")'}, {"DESCRIPTOR": '$smdesc("*")'}]),
     ]}}
 
 
