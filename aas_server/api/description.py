@@ -18,9 +18,10 @@ _SPECS = (
     ("SubmodelRegistryServiceSpecification", ("SSP-001", "SSP-002")),
     ("DiscoveryServiceSpecification", ("SSP-001",)),
 )
-#: profiles that 3.1 added: the registries' bulk profiles and the discovery read profile (shellsByAssetLink)
+#: profiles that 3.1 added: the registries' bulk profiles, the AAS Registry's minimal read profile and the
+#: discovery read profile (shellsByAssetLink); not the query profiles (SSP-004), which are not served
 _SPECS_SINCE_3_1 = (
-    ("AssetAdministrationShellRegistryServiceSpecification", ("SSP-003",)),
+    ("AssetAdministrationShellRegistryServiceSpecification", ("SSP-003", "SSP-005")),
     ("SubmodelRegistryServiceSpecification", ("SSP-003",)),
     ("DiscoveryServiceSpecification", ("SSP-002",)),
 )

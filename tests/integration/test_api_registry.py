@@ -348,6 +348,7 @@ def test_description_lists_registry_and_discovery_profiles(http, api, live_serve
     profiles = set(http.get(f"{api}/description").json()["profiles"])
     root = "https://admin-shell.io/aas/API/3/1/"
     for spec, profile in (("AssetAdministrationShellRegistryServiceSpecification", "SSP-003"),
+                          ("AssetAdministrationShellRegistryServiceSpecification", "SSP-005"),
                           ("SubmodelRegistryServiceSpecification", "SSP-001"),
                           ("DiscoveryServiceSpecification", "SSP-001"),
                           ("DiscoveryServiceSpecification", "SSP-002")):
@@ -355,7 +356,7 @@ def test_description_lists_registry_and_discovery_profiles(http, api, live_serve
     assert not any("/SSP-004" in p for p in profiles)  # the query profiles are not served
     old = set(http.get(f"{live_server}/api/v3.0/description").json()["profiles"])
     assert "https://admin-shell.io/aas/API/3/0/AssetAdministrationShellRegistryServiceSpecification/SSP-001" in old
-    assert not any(p.endswith("SSP-003") or "/3/1/" in p for p in old)
+    assert not any(p.endswith(("SSP-003", "SSP-005")) or "/3/1/" in p for p in old)
 
 
 def test_outbox_status_is_404_without_an_external_registry(http, live_server):
