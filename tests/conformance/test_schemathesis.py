@@ -38,10 +38,11 @@ SPEC = Path("Entire-API-Collection") / "V3.1.yaml"
 PART2 = Path("Part2-API-Schemas") / "openapi.yaml"
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
-#: served here: the repositories, the AASX file server, /serialization and /description. Not served: the
-#: registries (/shell-descriptors, /submodel-descriptors), discovery (/lookup), /bulk, /query, and the single-AAS
-#: /aas... and single-submodel /submodel... paths of the service specifications, which this server serves only
-#: under the repository superpaths /shells/{id} and /submodels/{id}
+#: fuzzed here: the repositories, the AASX file server, /serialization and /description. The registries
+#: (/shell-descriptors, /submodel-descriptors, /bulk) and discovery (/lookup) are fuzzed against their own profile
+#: files in test_schemathesis_registry.py. Not served: /query, and the single-AAS /aas... and single-submodel
+#: /submodel... paths of the service specifications, which this server serves only under the repository superpaths
+#: /shells/{id} and /submodels/{id} (and the Submodel Service also at /submodels/{id}/submodel)
 SERVED = re.compile(r"^/(shells|submodels|concept-descriptions|packages|serialization|description)(/|$)")
 
 #: operations left out because of defects of the upstream OpenAPI (listed in ../shared/openapi/README.md)
