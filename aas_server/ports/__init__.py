@@ -30,8 +30,8 @@ def current_port() -> PortSpec | None:
 
 def port_store(spec: PortSpec, inner: Store, settings: Settings) -> Store:
     """``inner`` as ``spec`` may see it: wrapped in a :class:`~.policy_store.PolicyStore` with the port's rules and
-    masking, unwrapped only for an internal port with neither. Masker and privacy engine get the inner store: their
-    records (token vault, budgets) are internal and hidden from the port."""
+    masking, unwrapped only for an internal port with neither. Both files are reloaded when they change. Masker and
+    privacy engine get the inner store: their records (token vault, budgets) are internal and hidden from the port."""
     if spec.internal and spec.rules_file is None and spec.masking_file is None:
         return inner
     from ..security.access_rules import RuleSource
@@ -39,9 +39,9 @@ def port_store(spec: PortSpec, inner: Store, settings: Settings) -> Store:
 
     masker = None
     if spec.masking_file is not None:
-        from .masking import Masker, load_profile
+        from .masking import Masker, ProfileSource
         from .privacy import PrivacyEngine
 
-        masker = Masker(load_profile(spec.masking_file), inner, PrivacyEngine(inner, spec.privacy_budget))
+        masker = Masker(ProfileSource(spec.masking_file), inner, PrivacyEngine(inner, spec.privacy_budget))
     rules = RuleSource(spec.rules_file) if spec.rules_file is not None else None
     return PolicyStore(inner, rules, masker, settings.public_asset_id_name_set)

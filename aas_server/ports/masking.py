@@ -12,6 +12,7 @@ audit with its form.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from .audit import record_disclosure
 from .masking_profile import (
     MaskingProfile,
     MaskingProfileError,
+    ProfileSource,
     Rule,
     load_profile,
 )
@@ -34,7 +36,7 @@ from .masking_transforms import generalize, marked, marker_form, pseudonymize, r
 if TYPE_CHECKING:
     from .privacy import PrivacyEngine
 
-__all__ = ["Masker", "MaskingProfile", "MaskingProfileError", "load_profile", "marked"]
+__all__ = ["Masker", "MaskingProfile", "MaskingProfileError", "ProfileSource", "load_profile", "marked"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +46,46 @@ _OPERATION_VARIABLES = ("inputVariables", "outputVariables", "inoutputVariables"
 
 
 class Masker:
-    """Applies one port's masking profile.
+    """Applies one port's masking profile: a fixed one, or the current one of a :class:`ProfileSource` (each
+    masking call reads it once, so a changed file takes effect with the next request).
 
     :param store: holds the token vault (``tokenize``)
-    :param privacy: the engine behind ``dp`` rules; required when the profile has any
+    :param privacy: the engine behind ``dp`` rules; required when the profile has any (a reloaded profile with
+        dp rules is refused without one, and the profile before stays)
     :raises ValueError: the profile has dp rules and no engine is given
     """
 
-    def __init__(self, profile: MaskingProfile, store: Store, privacy: PrivacyEngine | None = None) -> None:
-        if profile.uses_dp and privacy is None:
-            raise ValueError(f"masking profile {profile.name!r} has dp rules: a PrivacyEngine is required")
-        self.profile = profile
+    def __init__(self, profile: MaskingProfile | ProfileSource, store: Store,
+                 privacy: PrivacyEngine | None = None) -> None:
+        self.source = profile if isinstance(profile, ProfileSource) else None
+        first = profile.current() if isinstance(profile, ProfileSource) else profile
+        if first.uses_dp and privacy is None:
+            raise ValueError(f"masking profile {first.name!r} has dp rules: a PrivacyEngine is required")
+        self.store = store
         self.privacy = privacy
-        self.pseudonyms = Pseudonyms(profile.secret, store) if profile.secret is not None else None
+        self._state = _State(first, Pseudonyms(first.secret, store) if first.secret is not None else None)
         self._fallbacks_logged: set[tuple[str, str, str]] = set()
+
+    @property
+    def profile(self) -> MaskingProfile:
+        """The profile in force."""
+        return self.state().profile
+
+    def state(self) -> _State:
+        """The profile in force with its pseudonyms (kept, with their vault cache, while the secret is)."""
+        state = self._state
+        profile = self.source.current() if self.source is not None else state.profile
+        if profile is state.profile or profile is state.refused:
+            return state
+        if profile.uses_dp and self.privacy is None:
+            logger.error("masking profile %s not applied, keeping the profile loaded before: it has dp rules and "
+                         "this port has no privacy engine", profile.name)
+            self._state = dataclasses.replace(state, refused=profile)
+            return state
+        pseudonyms = state.pseudonyms if profile.secret == state.profile.secret else (
+            Pseudonyms(profile.secret, self.store) if profile.secret is not None else None)
+        self._state = _State(profile, pseudonyms)
+        return self._state
 
     def mask_submodel(self, submodel: JSON, caller: Caller | None) -> JSON:
         """``submodel`` (with ``submodelElements``) as ``caller`` may see it: a new dict sharing untouched
@@ -66,7 +94,7 @@ class Masker:
         out = dict(submodel)
         elements = submodel.get("submodelElements")
         if elements and not run.inert:
-            masked = run.children(elements, "", "", self.profile.default, is_list=False)
+            masked = run.children(elements, "", "", run.default, is_list=False)
             if masked:
                 out["submodelElements"] = masked
             else:
@@ -85,7 +113,7 @@ class Masker:
         """
         segments = parse_path(path)
         run = _Run(self, submodel_header, caller)
-        inherited = self.profile.default
+        inherited = run.default
         slashed = ""
         for depth, segment in enumerate(segments[:-1]):
             slashed += f"/{segment}"
@@ -105,7 +133,7 @@ class Masker:
         if run.inert:
             masked: JSON | None = top
         else:
-            masked = run.element(top, str(segments[0]), f"/{segments[0]}", self.profile.default)
+            masked = run.element(top, str(segments[0]), f"/{segments[0]}", run.default)
         try:
             found = tree.find(masked, segments) if masked is not None else None
         except NotFoundError:
@@ -121,16 +149,27 @@ class Masker:
                            rule.line, rule.transform, key[1], key[2] or "")
 
 
+@dataclasses.dataclass(frozen=True)
+class _State:
+    profile: MaskingProfile
+    pseudonyms: Pseudonyms | None
+    #: a reloaded profile this masker cannot apply (logged once)
+    refused: MaskingProfile | None = None
+
+
 class _Run:
-    """One masking call: the submodel, the caller and the rules that can apply to both."""
+    """One masking call: the profile in force, the submodel, the caller and the rules that can apply to both."""
 
     def __init__(self, masker: Masker, header: JSON, caller: Caller | None) -> None:
         self.masker = masker
+        state = masker.state()
+        self.default = state.profile.default
+        self.pseudonyms = state.pseudonyms
         self.caller = caller
         self.submodel_id = header.get("id")
-        self.rules = [rule for rule in masker.profile.rules if rule.applies_to(header, caller)]
+        self.rules = [rule for rule in state.profile.rules if rule.applies_to(header, caller)]
         #: nothing can change: no rule applies and unmatched elements are kept
-        self.inert = not self.rules and masker.profile.default.transform == "keep"
+        self.inert = not self.rules and self.default.transform == "keep"
         #: (path in the masked view, stored path in slash form, form) of every masked element
         self.disclosures: list[tuple[str, str, str]] = []
 
@@ -218,7 +257,7 @@ class _Run:
         return marked(masked, form)
 
     def pseudonymizer(self, rule: Rule) -> Any:
-        pseudonyms = self.masker.pseudonyms
+        pseudonyms = self.pseudonyms
         assert pseudonyms is not None
         partner = self.caller.partner if rule.per_partner and self.caller is not None else EVERY_PARTNER
         if rule.transform == "hmac":

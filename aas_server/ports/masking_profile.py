@@ -24,6 +24,7 @@ from submodels import templates as registry
 
 from ..errors import InvalidRequestError
 from ..security.caller import Caller
+from ..security.watched_file import WatchedFile
 from ..settings import secret_from_env
 
 #: transforms a rule may name; ``keep`` serves the raw value (an exception before a broader rule)
@@ -209,12 +210,29 @@ def load_profile(path: str | Path, environ: Mapping[str, str] | None = None) -> 
     :param environ: where the secret named by ``keys.secret_env`` is looked up (default: the process environment)
     :raises MaskingProfileError: listing every problem with line and column
     """
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError as e:
-        raise MaskingProfileError(str(path), [(0, 0, f"cannot read the masking profile: {e.strerror}")]) from e
-    return parse_profile(text, str(path), environ)
+    return ProfileSource(path, environ).current()
+
+
+class ProfileSource(WatchedFile[MaskingProfile]):
+    """A port's masking profile file, reloaded when it changes (like its access rules); a broken new version is
+    logged with its line errors and the profile loaded before stays in force.
+
+    :param environ: as for :func:`load_profile`
+    :raises MaskingProfileError: (from the constructor) the file is missing or invalid
+    """
+
+    what = "masking profile"
+    held = "profile"
+
+    def __init__(self, path: str | Path, environ: Mapping[str, str] | None = None) -> None:
+        self.environ = environ
+        super().__init__(path)
+
+    def parse(self, data: bytes) -> MaskingProfile:
+        return parse_profile(data.decode("utf-8-sig", errors="replace"), self.path, self.environ)
+
+    def unreadable(self, reason: str) -> MaskingProfileError:
+        return MaskingProfileError(self.path, [(0, 0, f"cannot read the masking profile: {reason}")])
 
 
 def parse_profile(text: str, file: str = "<masking profile>",

@@ -19,6 +19,7 @@ from aas_server.ports.masking import Masker
 from aas_server.ports.masking_profile import (
     MaskingProfile,
     MaskingProfileError,
+    ProfileSource,
     compile_path_globs,
     load_profile,
     parse_profile,
@@ -479,6 +480,37 @@ def test_load_profile_from_file(tmp_path: Path) -> None:
     path.write_text("version: 1\nname: partners\nrules:\n  - {match: {path: X}, transform: drop}\n")
     loaded = load_profile(path)
     assert loaded.name == "partners" and loaded.rules[0].transform == "drop" and loaded.secret is None
+
+
+def test_a_profile_source_applies_a_changed_file_and_keeps_its_profile_on_a_broken_or_dp_one(
+        tmp_path: Path, store: Any, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "external.yaml"
+    head = "version: 1\nkeys: {secret_env: AAS_TEST_MASKING_SECRET}\nrules:\n"
+    path.write_text(head + "  - {match: {path: Serial}, transform: hmac}\n")
+    source = ProfileSource(path, SECRET)
+    source.CHECK_INTERVAL_S = 0.0
+    masker = Masker(source, store)  # no privacy engine
+    raw = f.submodel(elements=[f.prop("Serial", "123456", "xs:string")])
+    hashed = masker.mask_submodel(raw, PARTNER_A)["submodelElements"][0]
+    assert marker_form(hashed) == "hmac"
+
+    path.write_text(head + "  - {match: {path: Serial}, transform: tokenize}\n")
+    tokenized = masker.mask_submodel(raw, PARTNER_A)["submodelElements"][0]
+    assert marker_form(tokenized) == "token" and reveal_token(store, tokenized["value"]).value == "123456"
+
+    path.write_text(head + "  - {match: {path: Serial}, transform: tokenise}\n")
+    assert masker.mask_submodel(raw, PARTNER_A)["submodelElements"][0] == tokenized
+    assert "masking profile" in caplog.text and "not reloaded" in caplog.text and "line 4" in caplog.text
+
+    path.write_text(head + "  - match: {path: Serial}\n    transform: dp\n    dp: {statistic: count, epsilon: 1, "
+                    "source: {kind: series, variable: T}}\n")
+    assert masker.mask_submodel(raw, PARTNER_A)["submodelElements"][0] == tokenized
+    assert "has dp rules and this port has no privacy engine" in caplog.text
+
+    other = {"AAS_TEST_MASKING_SECRET": "another-secret-0123456789abcdef-0123"}
+    path.write_text(head + "  - {match: {path: Serial}, transform: hmac}\n")
+    source.environ = other  # a new secret (as after a restart with another environment) gives new keys
+    assert masker.mask_submodel(raw, PARTNER_A)["submodelElements"][0]["value"] not in (hashed["value"], "123456")
 
 
 BAD_PROFILES = [
