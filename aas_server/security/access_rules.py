@@ -588,7 +588,8 @@ class RuleSet:
         if roots is None:
             return None
         route = _route(None)
-        env = plan.env.derive({}, unknown=frozenset(KIND_ROOT.values()) | {"sme"})
+        # the fields of this kind are unknown; those of other kinds have no values, as in :meth:`allows`
+        env = plan.env.derive({}, unknown=frozenset(roots) | ({"sme"} if kind == "submodel" else frozenset()))
         queries: list[Query] = []
         for rule in plan.by_right.get(right, []):
             coverage = [o for o in rule.objects if _pushdown_covers(o, roots[0], route)]
