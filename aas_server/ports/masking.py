@@ -31,7 +31,15 @@ from .masking_profile import (
     load_profile,
 )
 from .masking_pseudonyms import EVERY_PARTNER, Pseudonyms
-from .masking_transforms import generalize, marked, marker_form, pseudonymize, redact
+from .masking_transforms import (
+    OPERATION_VARIABLES,
+    generalize,
+    hollow,
+    marked,
+    marker_form,
+    pseudonymize,
+    redact,
+)
 
 if TYPE_CHECKING:
     from .privacy import PrivacyEngine
@@ -42,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 #: the audit form of each transform that masks a value
 _FORMS = {"redact": "redacted", "hmac": "hmac", "tokenize": "token", "generalize": "generalized"}
-_OPERATION_VARIABLES = ("inputVariables", "outputVariables", "inoutputVariables")
 
 
 class Masker:
@@ -121,7 +128,8 @@ class Masker:
             inherited = run.decide(ancestor, slashed, inherited)
             if inherited.transform in ("drop", "dp"):  # the element is not served on its own
                 return None
-        result = element if run.inert else run.element(element, path, f"{slashed}/{segments[-1]}", inherited)
+        result = element if run.inert else run.element(element, path, f"{slashed}/{segments[-1]}", inherited,
+                                                       in_list=isinstance(segments[-1], int))
         run.report()
         return result
 
@@ -179,16 +187,17 @@ class _Run:
                 return rule
         return inherited
 
-    def element(self, element: JSON, path: str, slashed: str, inherited: Rule) -> JSON | None:
+    def element(self, element: JSON, path: str, slashed: str, inherited: Rule, in_list: bool = False) -> JSON | None:
         """``element`` masked. ``path`` is its idShortPath in the masked view (what partners address: list items
-        after a dropped one move up), ``slashed`` its stored path (what rules match and the audit records)."""
+        after a dropped one move up), ``slashed`` its stored path (what rules match and the audit records);
+        ``in_list``: it is an item of a SubmodelElementList."""
         rule = self.decide(element, slashed, inherited)
         transform = rule.transform
         if transform == "drop":
             self.disclosures.append((path, slashed, "dropped"))
             return None
         if transform == "dp":
-            return self.release(rule, element, path, slashed)
+            return self.withheld(element, path, slashed) if in_list else self.release(rule, element, path, slashed)
         out = element if transform == "keep" else self.transform(rule, element, path, slashed)
         kind = element.get("modelType", "")
         key = tree.CHILDREN_KEY.get(kind)
@@ -211,7 +220,7 @@ class _Run:
         for i, kid in enumerate(kids):
             if is_list:
                 shown = i if changed is None else len(changed)  # index in the masked list
-                masked = self.element(kid, f"{path}[{shown}]", f"{slashed}/{i}", inherited)
+                masked = self.element(kid, f"{path}[{shown}]", f"{slashed}/{i}", inherited, in_list=True)
             else:
                 id_short = kid.get("idShort", "")
                 masked = self.element(kid, f"{path}.{id_short}" if path else id_short, f"{slashed}/{id_short}",
@@ -224,7 +233,7 @@ class _Run:
 
     def operation_variables(self, element: JSON, out: JSON, path: str, slashed: str, rule: Rule) -> JSON:
         """An Operation's variables, addressed ``Operation.<idShort>`` like the API's operation results."""
-        for key in _OPERATION_VARIABLES:
+        for key in OPERATION_VARIABLES:
             variables = element.get(key)
             if not variables:
                 continue
@@ -275,6 +284,13 @@ class _Run:
             released = marked(dict(released), form)
         self.disclosures.append((path, slashed, form))
         return released
+
+    def withheld(self, item: JSON, path: str, slashed: str) -> JSON:
+        """A list item a dp rule reaches. A release (a collection with its own semanticId) would break the list's
+        one item type and semanticId (AASd-108, AASd-107, AASd-114), so the item keeps its kind, semanticId and
+        valueType and loses its value and all inside it; nothing is released or charged to a budget."""
+        self.disclosures.append((path, slashed, "withheld"))
+        return marked(hollow(item), "withheld")
 
     def report(self, within: str | None = "") -> None:
         """Hand the disclosures to the audit, with their stored paths: all (``within`` empty), those at or below

@@ -339,6 +339,11 @@ class _ProfileReader:
                     per_partner=self.boolean(item, "per_partner", per_partner))
         if template is not None and rule.path is not None and isinstance(match["path"], str):
             self.check_against_template(rule, template, mark_at(match, "path"))
+        if transform == "dp" and rule.path is not None and all(
+                re.search(r"\[(?:\d+|\*)\]$", glob) for glob in self.strings(match, "path")):
+            self.fail(mark_at(match, "path"), f"rule {name!r}: dp on list items would put a computed collection "
+                      f"into a SubmodelElementList, whose items must all have its one type and semanticId "
+                      f"(AASd-108, AASd-107): apply dp to the whole list or to elements inside its items")
         return rule
 
     def match(self, match: YamlMap) -> tuple[dict[str, Any], registry.Template | None]:

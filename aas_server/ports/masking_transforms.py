@@ -13,6 +13,7 @@ from typing import Any
 
 from basyx.aas.model import datatypes
 
+from ..model import tree
 from .masking_profile import STRING_TYPES, Generalization
 
 JSON = dict[str, Any]
@@ -33,6 +34,9 @@ VALUE_KEYS: dict[str, tuple[str, ...]] = {
     "Entity": ("globalAssetId", "specificAssetIds"),
     "BasicEventElement": ("lastUpdate", "messageTopic"),
 }
+
+#: where an Operation holds the elements inside it (other kinds: ``tree.CHILDREN_KEY``)
+OPERATION_VARIABLES = ("inputVariables", "outputVariables", "inoutputVariables")
 
 _NUMERIC = {name for name, cls in datatypes.XSD_TYPE_CLASSES.items()
             if issubclass(cls, (int, float, decimal.Decimal)) and name != "xs:boolean"}
@@ -71,6 +75,13 @@ def redact(element: JSON) -> JSON:
     if kind == "Entity" and element.get("entityType") == "SelfManagedEntity":
         out["globalAssetId"] = REDACTED_ID
     return out
+
+
+def hollow(element: JSON) -> JSON:
+    """A new element of the same kind with neither its value nor anything inside it (children, statements,
+    annotations, operation variables): what a partner sees of an element withheld as a whole."""
+    inside = (tree.CHILDREN_KEY.get(element.get("modelType", "")), *OPERATION_VARIABLES)
+    return redact({k: v for k, v in element.items() if k not in inside})
 
 
 def pseudonymize(element: JSON, replace: Callable[[str], str]) -> JSON | None:

@@ -118,3 +118,40 @@ def test_dp_rules_release_through_the_privacy_engine_once_and_withhold_when_the_
         spent = masker.mask_submodel(series_submodel([40.0, 41.0]), partner)
     assert marker_form(spent["submodelElements"][0]) == "withheld"
     assert [disclosed for _, _, disclosed in collected] == ["withheld"]
+
+
+LIST_DP_PROFILE = """\
+version: 1
+rules:
+  - match: {semantic_id: "urn:test:temperature"}
+    transform: dp
+    dp: {statistic: mean, epsilon: 0.5, bounds: [0, 100], source: {kind: series, variable: Temp}}
+"""
+
+
+def test_a_dp_rule_reaching_list_items_withholds_them_within_the_lists_one_type(store: Any) -> None:
+    """A release (a collection with its own semanticId) cannot stand in a list of Properties (AASd-107/108): the
+    items are withheld as Properties without value, the result passes the SDK's strict checks, and nothing is
+    released or charged."""
+    masker = Masker(parse_profile(LIST_DP_PROFILE, "dp.yaml"), store, PrivacyEngine(store, budget_per_partner=1.0))
+    items = []
+    for value in ("21.5", "23.25"):
+        item = f.prop(None, value, "xs:double")
+        item["semanticId"] = f.ref("urn:test:temperature")
+        items.append(item)
+    readings = {**f.element_list("Readings", items, value_type="xs:double"),
+                "semanticIdListElement": f.ref("urn:test:temperature")}
+    raw = f.submodel(elements=[readings])
+    with audit.collecting() as collected:
+        masked = masker.mask_submodel(raw, PARTNERS[0])
+    codec.validate("submodel", masked)
+    shown = masked["submodelElements"][0]["value"]
+    assert [(item["modelType"], item["valueType"], "value" in item, marker_form(item)) for item in shown] == \
+        [("Property", "xs:double", False, "withheld")] * 2
+    assert "21.5" not in json.dumps(masked) and "23.25" not in json.dumps(masked)
+    assert [(path, disclosed) for _, path, disclosed in collected] == [("Readings[0]", "withheld"),
+                                                                      ("Readings[1]", "withheld")]
+    header = {k: v for k, v in raw.items() if k != "submodelElements"}
+    assert marker_form(masker.mask_element(header, "Readings[1]", items[1], PARTNERS[0]) or {}) == "withheld"
+    assert masker.mask_at(header, readings, "Readings[0]", PARTNERS[0]) == shown[0]
+    assert store.find_records("dp-releases", PageRequest(10)).items == []

@@ -513,6 +513,15 @@ def test_a_profile_source_applies_a_changed_file_and_keeps_its_profile_on_a_brok
     assert masker.mask_submodel(raw, PARTNER_A)["submodelElements"][0]["value"] not in (hashed["value"], "123456")
 
 
+def test_dp_may_name_a_list_and_an_item_path_among_others() -> None:
+    """Refused are only dp rules that can match list items alone (see BAD_PROFILES); the rest is checked per
+    item when masking."""
+    loaded = parse_profile("version: 1\nrules:\n  - match: {path: ['Readings[*]', Readings, 'Readings[0].T']}\n"
+                           "    transform: dp\n    dp: {statistic: count, epsilon: 1, "
+                           "source: {kind: series, variable: T}}\n")
+    assert loaded.uses_dp
+
+
 BAD_PROFILES = [
     ("version: 1\nrules: [\n", 3, "not valid YAML"),
     ("- a\n", 1, "holds a YAML mapping"),
@@ -548,6 +557,8 @@ BAD_PROFILES = [
      "catenaXId}\n    transform: tokenize\n"), 4, "catenaXId of template 'cx_serial_part' must match (^[0-9a-fA-F]{8}"),
     ("version: 1\nrules:\n  - transform: dp\n    dp: {statistic: median, epsilon: 1}\n", 4, "dp.statistic"),
     ("version: 1\nrules:\n  - transform: dp\n", 3, "transform dp needs the aggregate"),
+    (("version: 1\nrules:\n  - match: {path: ['Readings[*]', 'Other.List[2]']}\n    transform: dp\n"
+     "    dp: {statistic: count, epsilon: 1, source: {kind: series, variable: T}}\n"), 3, "dp on list items"),
     ("version: 1\nrules:\n  - transform: drop\n  - transform: drop\n    transform: keep\n", 5,
      "duplicate key 'transform'"),
 ]
