@@ -5,7 +5,9 @@ it affects right after the write, in the same call: the API, imports and adapter
 ``open_store``, which installs this decorator. Element writes do not change descriptors and pass through.
 
 Crash safety: a crash between the repository write and the descriptor write leaves a stale descriptor, never a
-lost shell; :func:`resync` re-derives every descriptor from the repository (``aas-server registry-resync``).
+lost shell; so can two processes writing the same shell at the same moment (each derives from the object it
+wrote, and the later descriptor write wins). :func:`resync` re-derives every descriptor from the repository
+(``aas-server registry resync``).
 """
 from __future__ import annotations
 
@@ -138,12 +140,14 @@ class RegistrySyncStore:
 
 
 def resync(store: RegistrySyncStore) -> int:
-    """Re-derive every descriptor and asset link of the repository (after a crash or an upgrade); returns how
-    many shells were synced. Descriptors registered for shells held elsewhere are kept."""
+    """Re-derive every descriptor and asset link of the repository (after a crash, a lost race between two
+    writers of one shell, or an upgrade from a version without registry); returns how many shells were synced.
+    Descriptors registered for shells held elsewhere are kept."""
     for submodel in iterate(lambda page: store.inner.find("submodel", Query(), page)):
         upsert(store.inner, "submodel_descriptor", submodel_descriptor(submodel))
     count = 0
-    for shell in iterate(lambda page: store.inner.find("shell", Query(), page)):
+    for shell in list(iterate(lambda page: store.inner.find("shell", Query(), page))):
+        store.inner.replace("shell", shell)  # re-indexes its submodel references (terms of older versions lack them)
         store.sync_shell(shell)
         count += 1
     logger.info("registry resync: %d shell descriptors derived", count)
