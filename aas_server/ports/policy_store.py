@@ -227,8 +227,8 @@ class PolicyStore:
         if self.masker is None:
             return ruled
         profile = self.masker.profile  # a reloaded profile makes every cached masking stale
-        if profile.uses_dp:  # a release depends on more than this submodel (budgets, fleets)
-            return self.masker.mask_submodel(ruled, caller)
+        if any(rule.transform == "dp" and rule.applies_to(ruled, caller) for rule in profile.rules):
+            return self.masker.mask_submodel(ruled, caller)  # a release depends on more (budgets, fleets)
         key = (_masking_identity(caller), submodel["id"])
         cached = self._masked.get(key)
         if cached is not None and cached[3] is profile and cached[0] == ruled:
