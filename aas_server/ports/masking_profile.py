@@ -35,6 +35,12 @@ TRUNCATE_LEVELS = ("year", "month", "day", "hour", "minute")
 #: valueTypes whose lexical space holds a keyed hash or a token unchanged
 STRING_TYPES = frozenset({"xs:string", "xs:anyURI", "xs:normalizedString"})
 MIN_SECRET_BYTES = 32
+#: kinds whose ``$value`` is their own value, which ``redact`` leaves empty: refused where a template requires
+#: the element (``SubmodelElement``: any kind). Collections, lists, Entities (entityType stays, and an asset id
+#: where the metamodel needs one), BasicEventElements (``observed`` stays), Capabilities and Operations keep the
+#: shape a schema requires when redacted; their required children are checked on their own.
+VALUE_REQUIRED_KINDS = frozenset({"Property", "MultiLanguageProperty", "Range", "File", "Blob", "ReferenceElement",
+                                  "RelationshipElement", "AnnotatedRelationshipElement", "SubmodelElement"})
 
 _RULE_KEYS = ("name", "match", "transform", "generalize", "dp", "per_partner")
 _MATCH_KEYS = ("submodel_id", "submodel_semantic_id", "template", "path", "semantic_id", "qualifier", "caller")
@@ -256,6 +262,8 @@ class _ProfileReader:
     def __init__(self, problems: Problems, environ: Mapping[str, str] | None) -> None:
         self.problems = problems
         self.environ = environ
+        #: redact rules on a template's elements, checked once all rules are read (another may name a child)
+        self.redactions: list[tuple[Rule, registry.Template, tuple[int, int]]] = []
 
     def fail(self, mark: tuple[int, int], message: str) -> None:
         self.problems.add(mark, message)
@@ -292,6 +300,8 @@ class _ProfileReader:
                 rule = self.rule(item, mark_at(items, i), i, per_partner)
                 if rule is not None:
                     rules.append(rule)
+        for rule, template, mark in self.redactions:
+            self.check_redaction(rule, template, mark, rules)
         secret = self.secret(doc, keys, secret_env, rules)
         return MaskingProfile(name=str(doc.get("name") or stem), rules=tuple(rules), secret=secret,
                               default=Rule(name="default", line=mark_at(doc, "default")[0], transform=str(default)))
@@ -339,6 +349,8 @@ class _ProfileReader:
                     per_partner=self.boolean(item, "per_partner", per_partner))
         if template is not None and rule.path is not None and isinstance(match["path"], str):
             self.check_against_template(rule, template, mark_at(match, "path"))
+            if rule.transform == "redact":
+                self.redactions.append((rule, template, mark_at(match, "path")))
         if transform == "dp" and rule.path is not None and all(
                 re.search(r"\[(?:\d+|\*)\]$", glob) for glob in self.strings(match, "path")):
             self.fail(mark_at(match, "path"), f"rule {name!r}: dp on list items would put a computed collection "
@@ -403,6 +415,39 @@ class _ProfileReader:
             elif spec.pattern is not None:
                 self.fail(mark, f"rule {rule.name!r}: {spec.path} of template {template.name!r} must match "
                           f"{spec.pattern}, which a {rule.transform} value does not: use generalize or redact")
+
+    def check_redaction(self, rule: Rule, template: registry.Template, mark: tuple[int, int],
+                        rules: list[Rule]) -> None:
+        """Refuse ``redact`` on an element the template requires with a value (see :data:`VALUE_REQUIRED_KINDS`):
+        its field would be empty in the aspect's ``$value``, which a partner's schema rejects. Also when the
+        element inherits the redaction from a container, unless another rule names it or a container between."""
+        specs = {spec.path: spec for spec in template.elements if registry.ARBITRARY not in spec.path}
+        samples = {path: slash_path(registry.parse_path(path.replace("[]", "[0]").replace(registry.COUNTED, "")))
+                   for path in specs}
+
+        def names(other: Rule, path: str) -> bool:
+            if other.path is None and other.semantic_ids is None:
+                return False
+            return ((other.path is None or bool(other.path(samples[path])))
+                    and (other.semantic_ids is None or bool(other.semantic_ids(specs[path].semantic_id or ""))))
+
+        others = [other for other in rules if other is not rule and other.caller is None
+                  and other.submodel_ids is None and (other.submodel_semantic_ids is None
+                                                      or other.submodel_semantic_ids(template.semantic_id))]
+        for spec in specs.values():
+            if not spec.required or spec.model_type not in VALUE_REQUIRED_KINDS:
+                continue
+            nearest_first = sorted((p for p in specs if spec.path.startswith((f"{p}.", f"{p}["))), key=len,
+                                   reverse=True)
+            for path in (spec.path, *nearest_first):
+                if names(rule, path):
+                    via = "" if path == spec.path else f" (inherited from {path})"
+                    self.fail(mark, f"rule {rule.name!r} redacts {spec.path}{via}, which template "
+                              f"{template.name!r} requires with a value: its field would be empty in the $value a "
+                              f"partner's schema checks; use generalize (a coarser value of the same type)")
+                    break
+                if any(names(other, path) for other in others):
+                    break
 
     def strings(self, parent: YamlMap, key: str) -> list[str]:
         value = parent[key]

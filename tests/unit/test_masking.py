@@ -522,6 +522,32 @@ def test_dp_may_name_a_list_and_an_item_path_among_others() -> None:
     assert loaded.uses_dp
 
 
+REQUIRED = "version: 1\nrules:\n  - match: {template: cx_serial_part, path: %s}\n    transform: redact\n"
+
+
+@pytest.mark.parametrize(("path", "via"), [
+    ("partTypeInformation.nameAtManufacturer", ""),
+    ("'localIdentifiers[*].value'", ""),
+    ("partTypeInformation", " (inherited from partTypeInformation)"),
+    ("'manufacturingInformation.sites[*]'", " (inherited from manufacturingInformation.sites[])"),
+])
+def test_redact_of_an_element_a_template_requires_with_a_value_is_refused(path: str, via: str) -> None:
+    with pytest.raises(MaskingProfileError) as caught:
+        parse_profile(REQUIRED % path)
+    assert caught.value.problems[0][0] == 3  # the line of the path
+    assert "redacts " in caught.value.text and f"{via}, which template 'cx_serial_part' requires with a value" \
+        in caught.value.text and "use generalize" in caught.value.text
+
+
+def test_redact_is_allowed_on_optional_elements_and_on_containers_whose_required_elements_other_rules_name() -> None:
+    assert parse_profile(REQUIRED % "partTypeInformation.nameAtCustomer").rules[0].transform == "redact"
+    assert parse_profile(REQUIRED % "manufacturingInformation.country").rules[0].transform == "redact"
+    named = (REQUIRED % "partTypeInformation") + (
+        "  - match: {template: cx_serial_part, path: 'partTypeInformation.*'}\n"
+        "    transform: generalize\n    generalize: {prefix: 2}\n")
+    assert [rule.transform for rule in parse_profile(named).rules] == ["redact", "generalize"]
+
+
 BAD_PROFILES = [
     ("version: 1\nrules: [\n", 3, "not valid YAML"),
     ("- a\n", 1, "holds a YAML mapping"),
@@ -639,12 +665,12 @@ rules:                             # the first rule whose conditions all hold de
   - name: production sites shown to one partner only
     match:
       template: cx_serial_part
-      path: "manufacturingInformation.sites[*].catenaXsiteId"
+      path: manufacturingInformation.sites
       caller: {bpn: [BPNL000000000001]}
     transform: keep
-  - name: production sites of everyone else redacted
-    match: {template: cx_serial_part, path: "manufacturingInformation.sites[*].catenaXsiteId"}
-    transform: redact
+  - name: production sites dropped for everyone else (optional in the aspect; a redacted site id would not be)
+    match: {template: cx_serial_part, path: manufacturingInformation.sites}
+    transform: drop
   - name: temperatures as a differentially private mean
     match: {template: time_series, path: Segments, caller: {internal: false}}
     transform: dp
@@ -704,5 +730,6 @@ def test_the_readme_example_generalizes_a_serial_part_and_shows_sites_to_one_par
         info = top(masked, "manufacturingInformation")["value"]
         date = next(e for e in info if e["idShort"] == "date")
         assert date["value"] == "2024-01-01"
-        sites = next(e for e in info if e["idShort"] == "sites")["value"][0]["value"]
-        assert next(e for e in sites if e["idShort"] == "catenaXsiteId").get("value") == site
+        sites = [e["value"][0]["value"] for e in info if e["idShort"] == "sites"]
+        assert [next(e["value"] for e in s if e["idShort"] == "catenaXsiteId") for s in sites] == \
+            ([site] if site else [])
