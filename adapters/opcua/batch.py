@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -153,12 +154,13 @@ class BatchWriter:
 
     def write(self, events: Sequence[Event]) -> None:
         """One store write per top-level element touched, then lineage and health. Never raises for a bad value."""
-        groups: dict[tuple[str, str], list[_Resolved]] = {}
+        groups: dict[tuple[str, str | int], list[_Resolved]] = {}
         for event in events:
-            groups.setdefault((event.binding.submodel_id, event.binding.top_level), []).append(_resolve(event))
+            item = _resolve(event)
+            groups.setdefault((event.binding.submodel_id, item.tokens[0]), []).append(item)
         lineage_due: dict[str, list[Sample]] = {}
         for (sm_id, top), group in groups.items():
-            self._update(sm_id, top, group)
+            self._update(sm_id, str(top), group)
             for item in group:
                 self._account(item)
                 if isinstance(item.event, Sample) and item.value is not None:
@@ -177,11 +179,14 @@ class BatchWriter:
                 self._health_dirty.discard(name)
 
     def _update(self, sm_id: str, top: str, group: Sequence[_Resolved]) -> None:
+        items = {item.tokens: item for item in group}
+        prefixes = {item.tokens[:depth] for item in group for depth in range(1, len(item.tokens))}
+
         def change(element: JSON) -> JSON:
-            for item in group:
-                try:
-                    element = tree.replace(element, item.tokens, item.apply(tree.find(element, item.tokens)))
-                except NotFoundError:  # a nested element the stored one lacks: grown from the template
+            found: set[tuple[str | int, ...]] = set()
+            element = _applied(element, (element["idShort"],), items, prefixes, found)
+            for tokens, item in items.items():
+                if tokens not in found:  # a nested element the stored one lacks: grown from the template
                     element = self._grown(sm_id, element, item, group)
             return element
 
@@ -326,9 +331,32 @@ class _Resolved:
         return quality.marked_stale(element) if self.stale else element
 
 
+def _applied(element: JSON, path: tuple[str | int, ...], items: dict[tuple[str | int, ...], _Resolved],
+             prefixes: set[tuple[str | int, ...]], found: set[tuple[str | int, ...]]) -> JSON:
+    """``element`` (at ``path``) with every item below it applied, in one walk (a batch may change hundreds of
+    Properties of one collection); subtrees without items are kept as they are."""
+    item = items.get(path)
+    if item is not None:
+        found.add(path)
+        return item.apply(element)
+    if path not in prefixes and len(path) > 1:
+        return element
+    key = tree.CHILDREN_KEY.get(element.get("modelType", ""))
+    if key is None or not element.get(key):
+        return element
+    is_list = element["modelType"] == "SubmodelElementList"
+    return {**element, key: [_applied(child, (*path, i if is_list else child.get("idShort", "")), items, prefixes,
+                                      found) for i, child in enumerate(element[key])]}
+
+
+@functools.lru_cache(maxsize=65536)
+def _tokens(path: str) -> tuple[str | int, ...]:
+    return tuple(parse_path(path))
+
+
 def _resolve(event: Event) -> _Resolved:
     sample = event if isinstance(event, Sample) else event.last
-    tokens = tuple(parse_path(event.binding.id_short_path))
+    tokens = _tokens(event.binding.id_short_path)
     stale = isinstance(event, Stale)
     if sample is None:
         return _Resolved(event, tokens, None, None, quality.STALE, "", stale)

@@ -16,7 +16,9 @@ async def client_for(spec: SourceSpec) -> Client:
 
     :raises SourceUnavailableError: the password's environment variable is not set, or a certificate is unusable
     """
-    client = Client(url=spec.endpoint, timeout=spec.timeout_s, watchdog_intervall=max(0.5, spec.timeout_s / 2),
+    # a closed connection is seen at once; the watchdog's probe only finds dead-but-open ones, so it may be slow
+    # and must not take a busy PLC for a dead one
+    client = Client(url=spec.endpoint, timeout=spec.timeout_s, watchdog_intervall=max(5.0, 2 * spec.timeout_s),
                     auto_reconnect=False)
     client.name = client.description = "aas-server gateway"
     client.application_uri = "urn:aas-server:gateway"

@@ -132,11 +132,6 @@ class NodeBinding:
         """The node as the mapping names it (NodeId or browse path), for messages and lineage."""
         return self.node_id if self.node_id is not None else "/".join(self.browse_path or ())
 
-    @property
-    def top_level(self) -> str:
-        """idShort of the submodel's top-level element holding the Property (the unit of a store write)."""
-        return str(registry.parse_path(self.id_short_path)[0])
-
     def convert(self, raw: Any) -> str:
         """The PLC value as the Property's lexical value: table, scale, unit, then the valueType's form.
 

@@ -15,6 +15,7 @@ gateway lost the PLC: the value and timestamps are the last ones received). Pure
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import Any
 
 from asyncua import ua
@@ -29,11 +30,12 @@ TYPES = (QUALITY, STATUS, SOURCE_TIME, SERVER_TIME)
 GOOD, UNCERTAIN, BAD, STALE = "Good", "Uncertain", "Bad", "Stale"
 
 
+@functools.lru_cache(maxsize=4096)  # the values of one notification share their timestamps
 def timestamp(time: datetime.datetime) -> str:
     """xs:dateTime in UTC with a Z (naive times from asyncua are UTC)."""
     if time.tzinfo is None:
         time = time.replace(tzinfo=datetime.UTC)
-    return time.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+    return time.astimezone(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")  # sortable
 
 
 def _qualifier(kind: str, value: str, value_type: str = "xs:string") -> JSON:

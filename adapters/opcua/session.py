@@ -38,6 +38,7 @@ class SourceSession:
         self.spec = spec
         self.writer = writer
         self.stop = stop
+        self.lost_reason = "closed"
 
     async def run(self) -> None:
         delay = self.spec.reconnect_initial_s
@@ -53,7 +54,7 @@ class SourceSession:
                 logger.exception("gateway: source %s failed unexpectedly", self.spec.name)
                 connected, error = False, describe(e)
             else:
-                error = "connection lost" if not self.stop.is_set() else None
+                error = f"connection lost ({self.lost_reason})" if not self.stop.is_set() else None
             if self.stop.is_set():
                 break
             if connected:
@@ -76,6 +77,7 @@ class SourceSession:
         lost = asyncio.Event()
 
         async def on_lost(error: Exception) -> None:
+            self.lost_reason = describe(error)
             lost.set()
 
         client.connection_lost_callback = on_lost
@@ -177,7 +179,7 @@ def _monitor_request(node: Node, binding: NodeBinding, handle: int) -> ua.Monito
     params = ua.MonitoringParameters()
     params.ClientHandle = handle
     params.SamplingInterval = binding.sampling_ms
-    params.QueueSize = 1
+    params.QueueSize = 0  # the server's default queue: each sampled change is reported, none is dropped early
     params.DiscardOldest = True
     if binding.deadband is not None:
         deadband = ua.DataChangeFilter()

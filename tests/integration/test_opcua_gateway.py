@@ -98,7 +98,7 @@ def running_gateway(loaded: mapping.OpcUaMapping, settings: Settings) -> Iterato
     assert not thread.is_alive() and not failure, failure
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 40.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:

@@ -55,7 +55,7 @@ def test_bindings_carry_defaults_modes_and_addresses() -> None:
     speed, motor, state = loaded.nodes
     assert (speed.sampling_ms, speed.publishing_ms, speed.mode, speed.writable) == (50.0, 200.0, "subscribe", True)
     assert motor.browse_path == ("2:PumpLine", "2:Pump1", "2:Motor") and motor.deadband == ("absolute", 0.5)
-    assert motor.top_level == "Temps" and motor.address == "2:PumpLine/2:Pump1/2:Motor"
+    assert motor.address == "2:PumpLine/2:Pump1/2:Motor"
     assert (state.mode, state.poll_ms) == ("poll", 250.0)
     assert loaded.sources[0].credentials == mapping.Credentials("op", "PLC_PASSWORD")
     assert loaded.sources[0].security.policy_class is None

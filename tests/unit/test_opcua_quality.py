@@ -27,10 +27,10 @@ def test_stamping_replaces_only_its_own_qualifiers_and_stale_keeps_the_last_valu
     element = {"idShort": "Speed", "modelType": "Property", "valueType": "xs:double", "value": "1", "qualifiers": [other]}
     good = quality.stamped(element, value="2.5", quality="Good", status="Good", source_time=T0, server_time=T1)
     assert good["value"] == "2.5" and good["qualifiers"][0] == other
-    assert quality.qualifier(good, quality.SOURCE_TIME) == "2026-01-01T12:00:00Z"
+    assert quality.qualifier(good, quality.SOURCE_TIME) == "2026-01-01T12:00:00.000000Z"
     bad = quality.stamped(good, value=None, quality="Bad", status="BadSensorFailure", source_time=None,
                           server_time=T1)
-    assert bad["value"] == "2.5" and quality.qualifier(bad, quality.SOURCE_TIME) == "2026-01-01T12:00:00Z"
+    assert bad["value"] == "2.5" and quality.qualifier(bad, quality.SOURCE_TIME) == "2026-01-01T12:00:00.000000Z"
     assert [q["type"] for q in bad["qualifiers"]].count(quality.QUALITY) == 1
     stale = quality.marked_stale(bad)
     assert quality.quality_of(stale) == "Stale" and quality.qualifier(stale, quality.STATUS) == "BadSensorFailure"
