@@ -12,7 +12,7 @@ from tqdm import tqdm
 from adapters import cli as adapters_cli
 
 from .errors import AASError
-from .ports import audit_cli
+from .ports import audit_cli, masking_cli
 from .registry import cli as registry_cli
 from .services import backup, environment
 from .settings import Settings
@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     adapters_cli.register(commands)  # ingest csv|erp, lineage (batch adapters)
     registry_cli.register(commands)  # registry push|resync
     audit_cli.register(commands)  # audit list|show: disclosures of external ports
+    masking_cli.register(commands)  # tokens reveal: the raw value behind a masking token
     return parser
 
 

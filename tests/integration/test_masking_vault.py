@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from aas_server import cli
 from aas_server.errors import NotFoundError
 from aas_server.model import codec
 from aas_server.ports import audit
@@ -155,3 +156,19 @@ def test_a_dp_rule_reaching_list_items_withholds_them_within_the_lists_one_type(
     assert marker_form(masker.mask_element(header, "Readings[1]", items[1], PARTNERS[0]) or {}) == "withheld"
     assert masker.mask_at(header, readings, "Readings[0]", PARTNERS[0]) == shown[0]
     assert store.find_records("dp-releases", PageRequest(10)).items == []
+
+
+def test_tokens_reveal_cli_prints_the_partner_and_raw_value_from_the_vault(
+        store: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    per_partner = Masker(parse_profile(PROFILE, "vault.yaml", SECRET), store).mask_submodel(serials(1), PARTNERS[1])
+    shared = Masker(parse_profile(PROFILE.replace("tokenize", "tokenize\n    per_partner: false"), "vault.yaml",
+                                  SECRET), store).mask_submodel(serials(1), PARTNERS[1])
+    if settings.mongodb_uri:
+        monkeypatch.setenv("AAS_MONGODB_DATABASE", settings.mongodb_database)
+    where = ["--data-dir", settings.data_dir] + (["--mongodb-uri", settings.mongodb_uri] if settings.mongodb_uri else [])
+    for masked, partner in ((per_partner, PARTNERS[1].partner), (shared, None)):
+        token = masked["submodelElements"][0]["value"]
+        assert cli.main([*where, "tokens", "reveal", token]) == 0
+        assert json.loads(capsys.readouterr().out) == {"token": token, "partner": partner, "value": "100000"}
+    assert cli.main([*where, "tokens", "reveal", "tok_" + "z" * 24]) == 2
+    assert "not found" in capsys.readouterr().err
