@@ -9,9 +9,7 @@ Run: python -m bench.opcua_latency [--nodes 5000] [--interval 0.1] [--seconds 30
 """
 from __future__ import annotations
 
-import argparse
 import datetime
-import logging
 import statistics
 import threading
 import time
@@ -84,13 +82,8 @@ def run(kind: str, nodes: int, interval_s: float, seconds: float, watch: int) ->
 
 
 def main() -> None:
-    logging.getLogger("asyncua").setLevel(logging.CRITICAL)  # its retries would bury the figures
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--nodes", type=int, default=5000)
-    parser.add_argument("--interval", type=float, default=0.1)
-    parser.add_argument("--seconds", type=float, default=30)
+    parser = opcua_rig.arguments()
     parser.add_argument("--watch", type=int, default=10, help="elements polled through the API")
-    parser.add_argument("--stores", default="embedded,mongo")
     args = parser.parse_args()
     print(f"# source timestamp -> readable, {args.nodes} nodes changing every {args.interval * 1000:.0f} ms, "
           f"{args.watch} elements watched for {args.seconds:g} s")

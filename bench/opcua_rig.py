@@ -8,10 +8,12 @@ collection per flush).
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import dataclasses
 import datetime
+import logging
 import os
 import subprocess
 import sys
@@ -33,6 +35,17 @@ SAMPLING_MS = 100
 PUBLISHING_MS = 100
 
 
+def arguments() -> argparse.ArgumentParser:
+    """The options both OPC UA benchmarks take; also quiets asyncua, whose retry logs would bury the figures."""
+    logging.getLogger("asyncua").setLevel(logging.CRITICAL)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--interval", type=float, default=0.1, help="seconds between changes of every node")
+    parser.add_argument("--seconds", type=float, default=30, help="measuring window")
+    parser.add_argument("--stores", default="embedded,mongo")
+    return parser
+
+
 @dataclasses.dataclass(frozen=True)
 class Layout:
     nodes: int
@@ -51,7 +64,8 @@ class Layout:
 
 
 def mapping_file(folder: Path, endpoint: str, layout: Layout) -> Path:
-    """A mapping of every benchmark node to a Double property (written to ``folder``)."""
+    """A mapping of every benchmark node to a Double property (written to ``folder``). The request timeout is
+    generous: creating thousands of monitored items takes the busy simulator many seconds."""
     names = bench_node_names(layout.nodes)
     submodels: dict[int, dict[str, Any]] = {}
     for index, name in enumerate(names):
@@ -66,7 +80,7 @@ def mapping_file(folder: Path, endpoint: str, layout: Layout) -> Path:
         target["template"]["elements"][path] = {"model_type": "Property", "value_type": "xs:double"}
         target["nodes"][path] = node_id(name)
     doc = {"version": 1, "adapter": "opcua", "name": "bench-line", "sources": [{
-        "name": "bench", "endpoint": endpoint, "timeout_s": 10, "reconnect": {"initial_s": 0.5, "max_s": 5},
+        "name": "bench", "endpoint": endpoint, "timeout_s": 120, "reconnect": {"initial_s": 0.5, "max_s": 5},
         "defaults": {"mode": "subscribe", "sampling_ms": SAMPLING_MS, "publishing_ms": PUBLISHING_MS},
         "submodels": list(submodels.values())}]}
     path = folder / "bench_mapping.yaml"

@@ -12,9 +12,7 @@ Run: python -m bench.opcua_throughput [--nodes 5000] [--interval 0.1] [--seconds
 """
 from __future__ import annotations
 
-import argparse
 import datetime
-import logging
 import time
 from pathlib import Path
 
@@ -71,13 +69,7 @@ def run(kind: str, nodes: int, interval_s: float, seconds: float) -> None:
 
 
 def main() -> None:
-    logging.getLogger("asyncua").setLevel(logging.CRITICAL)  # its retries would bury the figures
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--nodes", type=int, default=5000)
-    parser.add_argument("--interval", type=float, default=0.1)
-    parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--stores", default="embedded,mongo")
-    args = parser.parse_args()
+    args = opcua_rig.arguments().parse_args()
     print(f"# OPC UA gateway throughput, {args.seconds:g} s window; PLC, gateway and bare client run at once")
     for kind in args.stores.split(","):
         run(kind, args.nodes, args.interval, args.seconds)

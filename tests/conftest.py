@@ -63,10 +63,14 @@ def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     """Base URL of aas-server under real gunicorn, once per test module and store; tests use unique ids."""
     from tests.harness.server import GunicornServer
 
-    data_dir = tmp_path_factory.mktemp("server")
-    settings = Settings(data_dir=str(data_dir))
-    if request.param == "mongo":
-        settings = Settings(data_dir=str(data_dir), mongodb_uri=request.getfixturevalue("mongo_uri"),
-                            mongodb_database=f"aas_test_{uuid.uuid4().hex[:12]}")
+    settings = module_store_settings(request, tmp_path_factory.mktemp("server"))
     with GunicornServer(server_env(settings)) as server:
         yield server.url
+
+
+def module_store_settings(request: pytest.FixtureRequest, data_dir: Path) -> Settings:
+    """Settings of a fresh store of the kind ``request.param`` names (``embedded`` or ``mongo``, its own database)."""
+    if request.param == "mongo":
+        return Settings(data_dir=str(data_dir), mongodb_uri=request.getfixturevalue("mongo_uri"),
+                        mongodb_database=f"aas_test_{uuid.uuid4().hex[:12]}")
+    return Settings(data_dir=str(data_dir))

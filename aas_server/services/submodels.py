@@ -4,9 +4,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, UnsupportedError
+from ..errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    UnsupportedError,
+)
 from ..model import codec, tree, value_only
-from ..model.paths import IdShortPath, format_path
+from ..model.paths import IdShortPath, format_path, parse_path
 from ..security.caller import current_caller
 from ..store.base import JSON, Attachment, Page, PageRequest, Query, Store
 
@@ -190,7 +196,9 @@ class SubmodelService:
         """Set the element's value; an element mirroring a device is written to the device first (see
         :data:`ValueWriter`) and stored with the value the device reports back."""
         where = format_path(path)
-        device = self._device_writer(submodel_id, where)
+        device = self._value_writers.get((submodel_id, where))
+        if device is not None:
+            self._require_internal_caller(submodel_id, path)
 
         def change(element: JSON) -> JSON:
             requested = value_only.apply_value(element, _unwrap(element, value, where), where)
@@ -198,19 +206,19 @@ class SubmodelService:
 
         self._edit(submodel_id, path, change)
 
-    def _device_writer(self, submodel_id: str, where: str) -> ValueWriter | None:
-        writer = self._value_writers.get((submodel_id, where))
+    def _require_internal_caller(self, submodel_id: str, path: IdShortPath) -> None:
+        """Devices are written for callers of internal ports only (an element hidden from the caller stays a 404)."""
         caller = current_caller()
-        if writer is not None and caller is not None and not caller.internal:
+        if caller is not None and not caller.internal:
+            self.element(submodel_id, path)
             raise ForbiddenError("this element mirrors a device; its value is written through an internal port only",
-                                 path=where)
-        return writer
+                                 path=format_path(path))
 
     def _refuse_device_values(self, submodel_id: str, id_short: str) -> None:
         """A submodel's ``$value`` PATCH cannot carry device values: each device write has its own verdict."""
         for sm_id, path in self._value_writers:
             if sm_id == submodel_id and (path == id_short or path.startswith((f"{id_short}.", f"{id_short}["))):
-                self._device_writer(submodel_id, path)
+                self._require_internal_caller(submodel_id, parse_path(path))
                 raise UnsupportedError(f"{path} mirrors a device: PATCH its own .../submodel-elements/{path}/$value",
                                        path=id_short)
 

@@ -305,10 +305,7 @@ class _PumpLineNodes:
         return call
 
     def _start(self, pump: Pump) -> Callable[..., Awaitable[Any]]:
-        async def call(parent: ua.NodeId, *args: ua.Variant) -> Any:
-            rpm = _double_argument(args)
-            if isinstance(rpm, ua.StatusCode):
-                return rpm
+        async def start(rpm: float) -> Any:
             low, high = LIMITS["SpeedSetpoint"]
             if not low <= rpm <= high:
                 return [ua.Variant(False, ua.VariantType.Boolean)]
@@ -320,13 +317,10 @@ class _PumpLineNodes:
                 logger.info("Start refused: %s", refusal)
                 return ua.StatusCode(ua.StatusCodes.BadInvalidState)
             return [ua.Variant(True, ua.VariantType.Boolean)]
-        return call
+        return _taking_double(start)
 
     def _set_speed(self, pump: Pump) -> Callable[..., Awaitable[Any]]:
-        async def call(parent: ua.NodeId, *args: ua.Variant) -> Any:
-            rpm = _double_argument(args)
-            if isinstance(rpm, ua.StatusCode):
-                return rpm
+        async def set_speed(rpm: float) -> Any:
             low, high = LIMITS["SpeedSetpoint"]
             with self.plc._lock:
                 previous = pump.speed_setpoint
@@ -334,18 +328,15 @@ class _PumpLineNodes:
                 if accepted:
                     pump.speed_setpoint = rpm
             return [ua.Variant(accepted, ua.VariantType.Boolean), ua.Variant(previous, ua.VariantType.Double)]
-        return call
+        return _taking_double(set_speed)
 
     def _flush(self, pump: Pump) -> Callable[..., Awaitable[Any]]:
-        async def call(parent: ua.NodeId, *args: ua.Variant) -> Any:
-            seconds = _double_argument(args)
-            if isinstance(seconds, ua.StatusCode):
-                return seconds
+        async def flush(seconds: float) -> Any:
             if not 0 <= seconds <= 600:
                 return ua.StatusCode(ua.StatusCodes.BadOutOfRange)
             await asyncio.sleep(seconds)
             return [ua.Variant(pump.state != "Fault", ua.VariantType.Boolean)]
-        return call
+        return _taking_double(flush)
 
 
 class _BenchNodes:
@@ -440,16 +431,19 @@ def _argument(name: str, vtype: ua.VariantType, description: str) -> ua.Argument
                        Description=ua.LocalizedText(description))
 
 
-def _double_argument(args: tuple[Any, ...]) -> float | ua.StatusCode:
-    """The one Double input of a method, or the status that refuses the call."""
-    if not args:
-        return ua.StatusCode(ua.StatusCodes.BadArgumentsMissing)
-    if len(args) > 1:
-        return ua.StatusCode(ua.StatusCodes.BadTooManyArguments)
-    value = args[0].Value if isinstance(args[0], ua.Variant) else args[0]
-    if isinstance(value, bool) or not isinstance(value, float | int):
-        return ua.StatusCode(ua.StatusCodes.BadTypeMismatch)
-    return float(value)
+def _taking_double(method: Callable[[float], Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """An OPC UA method callback around ``method``, which takes one Double input: a call without it, with more,
+    or with another type is refused with the matching Bad status."""
+    async def call(parent: ua.NodeId, *args: ua.Variant) -> Any:
+        if not args:
+            return ua.StatusCode(ua.StatusCodes.BadArgumentsMissing)
+        if len(args) > 1:
+            return ua.StatusCode(ua.StatusCodes.BadTooManyArguments)
+        value = args[0].Value if isinstance(args[0], ua.Variant) else args[0]
+        if isinstance(value, bool) or not isinstance(value, float | int):
+            return ua.StatusCode(ua.StatusCodes.BadTypeMismatch)
+        return await method(float(value))
+    return call
 
 
 def _typed(value: Any, vtype: ua.VariantType) -> Any:

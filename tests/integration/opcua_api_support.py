@@ -63,24 +63,19 @@ sources:
           Flush: {{object: "ns=2;s=Pump2", method: "ns=2;s=Pump2.Flush", timeout_s: 1}}
           Stop: {{object: "ns=2;s=Pump2", method: "ns=2;s=Pump2.Stop"}}
           Ghost: {{object: "ns=2;s=Pump2", method: "ns=2;s=Pump2.SelfDestruct"}}
-  - name: down
-    endpoint: opc.tcp://127.0.0.1:{closed_port}/plc-sim
-    timeout_s: 2
+{unreachable}"""
+
+#: a source whose PLC cannot be talked to (closed port, or a listener that never answers)
+UNREACHABLE = """\
+  - name: {name}
+    endpoint: opc.tcp://127.0.0.1:{port}/plc-sim
+    timeout_s: {timeout_s}
     submodels:
-      - id: {sm_down}
+      - id: {sm}
 {template}        nodes:
           SpeedSetpoint: {{node: "ns=2;s=Pump1.SpeedSetpoint", writable: true}}
         methods:
-          Stop: {{object: "ns=2;s=Pump1", method: "ns=2;s=Pump1.Stop"}}
-  - name: hung
-    endpoint: opc.tcp://127.0.0.1:{hung_port}/plc-sim
-    timeout_s: 1
-    submodels:
-      - id: {sm_hung}
-{template}        nodes:
-          SpeedSetpoint: {{node: "ns=2;s=Pump1.SpeedSetpoint", writable: true}}
-        methods:
-          Stop: {{object: "ns=2;s=Pump1", method: "ns=2;s=Pump1.Stop", timeout_s: 1}}
+          Stop: {{object: "ns=2;s=Pump1", method: "ns=2;s=Pump1.Stop", timeout_s: {timeout_s}}}
 """
 
 #: anyone may do anything through the external port: only the write-back seam keeps partners from the PLC
@@ -128,9 +123,10 @@ def plc_api(folder: Path, store_env: dict[str, str]) -> Iterator[PlcApi]:
         hung.bind(("127.0.0.1", 0))
         hung.listen(8)  # connections complete in the kernel's backlog; nobody ever answers
         mapping = folder / "control.yaml"
-        mapping.write_text(MAPPING.format(endpoint=plc.url, sm=SM, sm_down=SM_DOWN, sm_hung=SM_HUNG,
-                                          closed_port=free_port(), hung_port=hung.getsockname()[1],
-                                          template=_TEMPLATE), encoding="utf-8")
+        unreachable = UNREACHABLE.format(name="down", port=free_port(), timeout_s=2, sm=SM_DOWN, template=_TEMPLATE) \
+            + UNREACHABLE.format(name="hung", port=hung.getsockname()[1], timeout_s=1, sm=SM_HUNG, template=_TEMPLATE)
+        mapping.write_text(MAPPING.format(endpoint=plc.url, sm=SM, template=_TEMPLATE, unreachable=unreachable),
+                           encoding="utf-8")
         (folder / "rules.json").write_text(json.dumps(ALLOW_ALL), encoding="utf-8")
         (folder / "ports.yaml").write_text(yaml.safe_dump({"ports": [
             {"name": "internal", "internal": True, "prefix": "", "auth": {"anonymous": True}},

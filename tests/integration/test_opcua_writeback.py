@@ -3,14 +3,12 @@ the store keeps; partners and read-only elements never reach the PLC."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from aas_server.settings import Settings
-from tests.conftest import server_env
+from tests.conftest import module_store_settings, server_env
 from tests.factories import assert_result
 from tests.integration.opcua_api_support import SM, SM_DOWN, SM_HUNG, PlcApi, plc_api
 
@@ -20,11 +18,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module", params=["embedded", "mongo"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlcApi]:
     folder = tmp_path_factory.mktemp("writeback")
-    settings = Settings(data_dir=str(folder))
-    if request.param == "mongo":
-        settings = Settings(data_dir=str(folder), mongodb_uri=request.getfixturevalue("mongo_uri"),
-                            mongodb_database=f"aas_test_{uuid.uuid4().hex[:12]}")
-    with plc_api(folder, server_env(settings)) as api:
+    with plc_api(folder, server_env(module_store_settings(request, folder))) as api:
         yield api
 
 
