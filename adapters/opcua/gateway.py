@@ -76,6 +76,7 @@ async def run_gateway(mapping: OpcUaMapping, settings: Settings, stop: asyncio.E
 
 def serve(mapping: OpcUaMapping, settings: Settings, flush_s: float = FLUSH_S) -> int:
     """Run the gateway in the foreground until SIGTERM/SIGINT; returns the exit code (0)."""
+    logging.getLogger("asyncua").setLevel(logging.WARNING)  # its INFO logs every request; the gateway logs faults
 
     async def main() -> None:
         stop = asyncio.Event()

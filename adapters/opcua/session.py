@@ -50,6 +50,9 @@ class SourceSession:
                 connected = await self._session()
             except (OSError, TimeoutError, ua.UaError, ConnectionError, SourceUnavailableError) as e:
                 connected, error = False, describe(e)
+                if isinstance(e, TimeoutError) and self.spec.security.server_certificate is not None:
+                    error += ("; a secured server that cannot decrypt our requests does not answer either: check "
+                              "that server_certificate is this server's certificate")
             except Exception as e:  # an asyncua defect must not end the gateway either
                 logger.exception("gateway: source %s failed unexpectedly", self.spec.name)
                 connected, error = False, describe(e)

@@ -3,6 +3,7 @@ through the API, stale marking and reconnection when the PLC goes away, security
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import os
 import signal
@@ -21,6 +22,7 @@ from asyncua import ua
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from aas_server.errors import NotFoundError
 from aas_server.model.ids import encode_id
 from aas_server.settings import Settings
 from aas_server.store import open_store
@@ -230,29 +232,42 @@ def test_basic256sha256_sign_and_encrypt_with_certificates_and_a_wrong_password(
         secured_plc: PlcSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pki = tmp_path / "gateway-pki"
     pki.mkdir()
-    asyncio.run(setup_self_signed_certificate(
-        pki / "gateway.pem", pki / "gateway.der", "urn:aas-server:gateway", "localhost",
-        [ExtendedKeyUsageOID.CLIENT_AUTH], {"commonName": "aas-server gateway"}))
-    security = ("    security: {policy: Basic256Sha256, mode: SignAndEncrypt, certificate: gateway-pki/gateway.der,\n"
-                "               private_key: gateway-pki/gateway.pem, server_certificate: "
-                f"{secured_plc.certificate_path}}}\n"
-                "    user: {name: gateway, password_env: TEST_PLC_PASSWORD}\n")
-    loaded = mapping.load(write_mapping(tmp_path, secured_plc.url, security))
+    for name in ("gateway", "impostor"):
+        asyncio.run(setup_self_signed_certificate(
+            pki / f"{name}.pem", pki / f"{name}.der", f"urn:aas-server:{name}", "localhost",
+            [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH], {"commonName": name}))
+
+    def secured(server_certificate: Path) -> mapping.OpcUaMapping:
+        security = ("    security: {policy: Basic256Sha256, mode: SignAndEncrypt, certificate: gateway-pki/gateway.der,"
+                    f"\n               private_key: gateway-pki/gateway.pem, server_certificate: {server_certificate}}}\n"
+                    "    user: {name: gateway, password_env: TEST_PLC_PASSWORD}\n")
+        return mapping.load(write_mapping(tmp_path, secured_plc.url, security))
+
     settings = Settings(data_dir=str(tmp_path / "data"))
     store = open_store(settings)
-    try:
-        monkeypatch.setenv("TEST_PLC_PASSWORD", "wrong")
+
+    def refused(loaded: mapping.OpcUaMapping, *reasons: str) -> None:
+        """The gateway runs, records why it cannot connect, stays alive and writes no value."""
+        with contextlib.suppress(NotFoundError):
+            store.delete_record(HEALTH, "test-line/line")
         with running_gateway(loaded, settings) as thread:
             record = wait_for(lambda: matching(health(store), lambda h: h["lastError"] is not None),
-                              what="the refused login in the health record")
+                              what="the refusal in the health record")
             assert record["connected"] is False
-            assert "BadUserAccessDenied" in record["lastError"] or "IdentityToken" in record["lastError"]
-            time.sleep(1)  # a few backoff rounds: still alive, nothing written
+            assert any(reason in record["lastError"] for reason in reasons), record["lastError"]
+            time.sleep(1)  # a few backoff rounds
             assert thread.is_alive()
-            with pytest.raises(Exception, match="not found|NotFound"):
+            with pytest.raises(NotFoundError):
                 store.get("submodel", SM)
+
+    try:
+        monkeypatch.delenv("TEST_PLC_PASSWORD", raising=False)
+        refused(secured(secured_plc.certificate_path), "environment variable TEST_PLC_PASSWORD")
+        monkeypatch.setenv("TEST_PLC_PASSWORD", "wrong")
+        refused(secured(secured_plc.certificate_path), "BadUserAccessDenied", "IdentityToken")
         monkeypatch.setenv("TEST_PLC_PASSWORD", "s3cret-plc")
-        with running_gateway(loaded, settings):
+        refused(secured(pki / "impostor.der"), "server_certificate")  # the server is not the pinned one
+        with running_gateway(secured(secured_plc.certificate_path), settings):
             motor = wait_for(lambda: element(store, "Temperatures", "Motor"), what="values over the secured channel")
             assert quality.quality_of(motor) == "Good"
             assert wait_for(lambda: health(store)["connected"], what="connected")
