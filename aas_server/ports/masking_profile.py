@@ -347,10 +347,10 @@ class _ProfileReader:
                     generalization=self.generalization(item) if transform == "generalize" else None,
                     dp_spec=self.dp_spec(item) if transform == "dp" else None,
                     per_partner=self.boolean(item, "per_partner", per_partner))
-        if template is not None and rule.path is not None and isinstance(match["path"], str):
+        if template is not None and rule.path is not None:
             self.check_against_template(rule, template, mark_at(match, "path"))
-            if rule.transform == "redact":
-                self.redactions.append((rule, template, mark_at(match, "path")))
+        if template is not None and rule.transform == "redact" and (rule.path or rule.semantic_ids) is not None:
+            self.redactions.append((rule, template, mark_at(match, "path" if rule.path else "semantic_id")))
         if transform == "dp" and rule.path is not None and all(
                 re.search(r"\[(?:\d+|\*)\]$", glob) for glob in self.strings(match, "path")):
             self.fail(mark_at(match, "path"), f"rule {name!r}: dp on list items would put a computed collection "

@@ -530,6 +530,7 @@ REQUIRED = "version: 1\nrules:\n  - match: {template: cx_serial_part, path: %s}\
     ("'localIdentifiers[*].value'", ""),
     ("partTypeInformation", " (inherited from partTypeInformation)"),
     ("'manufacturingInformation.sites[*]'", " (inherited from manufacturingInformation.sites[])"),
+    ("[partTypeInformation.nameAtCustomer, catenaXId]", ""),
 ])
 def test_redact_of_an_element_a_template_requires_with_a_value_is_refused(path: str, via: str) -> None:
     with pytest.raises(MaskingProfileError) as caught:
@@ -537,6 +538,12 @@ def test_redact_of_an_element_a_template_requires_with_a_value_is_refused(path: 
     assert caught.value.problems[0][0] == 3  # the line of the path
     assert "redacts " in caught.value.text and f"{via}, which template 'cx_serial_part' requires with a value" \
         in caught.value.text and "use generalize" in caught.value.text
+
+
+def test_redact_by_semantic_id_of_a_required_template_element_is_refused() -> None:
+    with pytest.raises(MaskingProfileError, match="redacts catenaXId, which template 'cx_serial_part' requires"):
+        parse_profile("version: 1\nrules:\n  - match:\n      template: cx_serial_part\n"
+                      "      semantic_id: 'urn:samm:io.catenax.serial_part:3.0.0#catenaXId'\n    transform: redact\n")
 
 
 def test_redact_is_allowed_on_optional_elements_and_on_containers_whose_required_elements_other_rules_name() -> None:
