@@ -2,8 +2,9 @@
 
 Every submodel element is checked against the profile's rules in file order; the first rule whose conditions
 all hold decides its form. ``drop`` removes the element with everything inside; ``dp`` replaces it with a
-differentially private release; any other transform masks the element's own value and is inherited by the
-elements inside it that no rule matches themselves (``keep`` included, so a ``keep`` rule exempts a subtree).
+differentially private release (except for an item of a SubmodelElementList: a release would break the list's
+one item type, so the item is withheld); any other transform masks the element's own value and is inherited by
+the elements inside it that no rule matches themselves (``keep`` included, so a ``keep`` rule exempts a subtree).
 Elements no rule matches, inside no matched element, get the profile's ``default`` (``keep`` unless set).
 
 Masking is copy-on-write: an element whose subtree nothing changes is returned as the very same object, so the
