@@ -477,16 +477,22 @@ class PolicyStore:
             return
         self._require(caller, "UPDATE", kind, identifier)
 
-    def put_record(self, collection: str, key: str, doc: JSON) -> None:
-        self.inner.put_record(collection, key, doc)
-
-    def delete_record(self, collection: str, key: str) -> None:
+    def _require_api_records(self, collection: str, key: str) -> None:
+        """Callers of external ports reach only the records of API routes (operation results, packages)."""
         caller = self._caller()
         if caller is not None and collection not in _API_RECORDS and not caller.internal:
             raise NotFoundError(f"{collection} record not found", path=key)
+
+    def put_record(self, collection: str, key: str, doc: JSON) -> None:
+        self._require_api_records(collection, key)
+        self.inner.put_record(collection, key, doc)
+
+    def delete_record(self, collection: str, key: str) -> None:
+        self._require_api_records(collection, key)
         self.inner.delete_record(collection, key)
 
     def update_record(self, collection: str, key: str, change: Callable[[JSON | None], JSON | None]) -> JSON | None:
+        self._require_api_records(collection, key)
         return self.inner.update_record(collection, key, change)
 
     def ping(self) -> None:

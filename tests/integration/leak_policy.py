@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import urllib.parse
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 
 from aas_server.model import codec
 from aas_server.model.ids import encode_id
+from aas_server.services import environment
+from aas_server.services.packages import PackageService
 from aas_server.services.submodels import attachment_key
 from aas_server.store.base import Attachment, Store
 
@@ -28,6 +31,8 @@ HIDDEN_SHELL = "urn:leak:aas:LEAK-hidden-shell-5e2b"
 HIDDEN_SUBMODEL = "urn:leak:sm:LEAK-hidden-sm-8c1d"
 HIDDEN_CD = "urn:leak:cd:LEAK-hidden-cd-3a3a"
 TORQUE_CD = "urn:leak:cd:Torque"
+PACKAGE = "leak-package"
+AASX = "application/asset-administration-shell-package+xml"
 
 SERIAL = "731946"  # partInstanceId: shown to BPN A only (Catena-X visibility)
 PART_SERIAL = "493817"  # an element value, hashed per partner
@@ -134,6 +139,9 @@ def load(store: Store) -> None:
             store.create(kind, codec.validate(kind, obj))
     store.put_attachment(attachment_key(PRODUCTION, ("Report",)),
                          Attachment("application/pdf", "/aasx/files/eol_report.pdf", REPORT_BYTES))
+    package = io.BytesIO()  # everything, raw, as an uploaded AASX package
+    environment.write_environment(environment.collect(store, None, None, True), "aasx", package)
+    PackageService(store).put(Attachment(AASX, "leak.aasx", package.getvalue()), PACKAGE)
 
 
 def _grant(objects: list[JSON], role: str | None = None) -> JSON:

@@ -147,6 +147,8 @@ def crawl(crawler: Crawler) -> dict[str, Any]:
     crawler.pages("/submodels?level=core")
     crawler.pages("/submodels?extent=withBlobValue")
     crawler.get("/description")
+    for package in crawler.pages("/packages") + [{"packageId": lp.PACKAGE}]:
+        crawler.get(f"/packages/{encode_id(package['packageId'])}")
     seen["shells"] = {s["id"] for s in shells}
     seen["submodels"] = {s["id"] for s in submodels}
     seen["concept_descriptions"] = {c["id"] for c in cds}
