@@ -21,7 +21,7 @@ import datetime
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from asyncua import ua
@@ -120,6 +120,7 @@ class BatchWriter:
         self._health_written: dict[str, float] = {}
         self._lineage_written: dict[str, float] = {}
         self._lineage_paths: dict[str, set[str]] = {}
+        self._store_failing = False
 
     # -- on the event loop ----------------------------------------------------------------------------------
 
@@ -152,22 +153,35 @@ class BatchWriter:
 
     # -- on the store's thread ------------------------------------------------------------------------------
 
-    def write(self, events: Sequence[Event]) -> None:
-        """One store write per top-level element touched, then lineage and health. Never raises for a bad value."""
+    def requeue(self, events: Sequence[Event]) -> None:
+        """Events whose write failed, back into the next batch unless a newer event of the element came."""
+        for event in events:
+            self._pending.setdefault(_key(event.binding), event)
+
+    def write(self, events: Sequence[Event]) -> list[Event]:
+        """One store write per top-level element touched, then lineage and health; returns the events whose
+        write failed (the store is unavailable), for :meth:`requeue`. Never raises for a bad value."""
+        failed: list[Event] = []
         groups: dict[tuple[str, str | int], list[_Resolved]] = {}
         for event in events:
             item = _resolve(event)
             groups.setdefault((event.binding.submodel_id, item.tokens[0]), []).append(item)
         lineage_due: dict[str, list[Sample]] = {}
         for (sm_id, top), group in groups.items():
-            self._update(sm_id, str(top), group)
+            if not self._update(sm_id, str(top), group):
+                failed.extend(item.event for item in group)
+                continue
             for item in group:
                 self._account(item)
                 if isinstance(item.event, Sample) and item.value is not None:
                     lineage_due.setdefault(sm_id, []).append(item.event)
-        for sm_id, samples in lineage_due.items():
-            self._lineage(sm_id, samples)
-        self.write_health()
+        try:
+            for sm_id, samples in lineage_due.items():
+                self._lineage(sm_id, samples)
+            self.write_health()
+        except Exception:  # lineage is refreshed with the next values, health records stay due until written
+            logger.warning("gateway: lineage or health record not written", exc_info=not self._store_failing)
+        return failed
 
     def write_health(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -178,7 +192,8 @@ class BatchWriter:
                 self._health_written[name] = now
                 self._health_dirty.discard(name)
 
-    def _update(self, sm_id: str, top: str, group: Sequence[_Resolved]) -> None:
+    def _update(self, sm_id: str, top: str, group: Sequence[_Resolved]) -> bool:
+        """Write one top-level element; ``False`` when the store failed (logged once per outage)."""
         items = {item.tokens: item for item in group}
         prefixes = {item.tokens[:depth] for item in group for depth in range(1, len(item.tokens))}
 
@@ -194,10 +209,16 @@ class BatchWriter:
             try:
                 self.store.update_element(sm_id, top, change)
             except NotFoundError:
-                if self._create(sm_id, top, group):
-                    self.store.update_element(sm_id, top, change)
-        except Exception:  # a store fault must not end the gateway: the values come again with the next change
-            logger.exception("gateway: writing %s %s failed", sm_id, top)
+                self._create(sm_id, top, group, change)
+        except Exception:  # a store fault must not end the gateway: the batch is retried with the next flush
+            if not self._store_failing:
+                logger.exception("gateway: writing %s %s failed; retrying with every flush", sm_id, top)
+            self._store_failing = True
+            return False
+        if self._store_failing:
+            logger.warning("gateway: store writes succeed again")
+            self._store_failing = False
+        return True
 
     def _built(self, sm_id: str, group: Sequence[_Resolved]) -> JSON:
         target = self._targets[sm_id]
@@ -215,27 +236,26 @@ class BatchWriter:
         except NotFoundError:
             return grown
 
-    def _create(self, sm_id: str, top: str, group: Sequence[_Resolved]) -> bool:
-        """Create the missing submodel (and its shell) or top-level element from the template; ``False`` when
-        no value is known yet to create it with."""
+    def _create(self, sm_id: str, top: str, group: Sequence[_Resolved], change: Callable[[JSON], JSON]) -> None:
+        """Create the missing submodel (and its shell) or top-level element from the template, with the batch's
+        values and qualifiers in it (readers never see one without the other). Without a value to create it with
+        (only Bad or stale events) nothing is written; if a concurrent writer created it first, ``change`` is
+        applied to what it created."""
         built = self._built(sm_id, group)
         element = next((e for e in built.get("submodelElements") or [] if e.get("idShort") == top), None)
         if element is None:
-            return False
+            return
+        element = change(element)
         try:
-            self.store.get("submodel", sm_id)
-        except NotFoundError:
             try:
-                self.store.create("submodel", built)
-            except ConflictError:
-                return True
-            self._link_shell(self._targets[sm_id])
-            return True
-        try:
+                self.store.get("submodel", sm_id)
+            except NotFoundError:
+                self.store.create("submodel", {**built, "submodelElements": [element]})
+                self._link_shell(self._targets[sm_id])
+                return
             self.store.add_element(sm_id, element)
         except ConflictError:
-            pass
-        return True
+            self.store.update_element(sm_id, top, change)
 
     def _link_shell(self, target: SubmodelTarget) -> None:
         if target.shell_id is None or target.global_asset_id is None:

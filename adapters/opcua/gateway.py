@@ -50,7 +50,7 @@ async def run_gateway(mapping: OpcUaMapping, settings: Settings, stop: asyncio.E
 
     async def flush(force_health: bool = False) -> None:
         try:
-            await on_store(writer.write, writer.take())
+            writer.requeue(await on_store(writer.write, writer.take()))
             if force_health:
                 await on_store(functools.partial(writer.write_health, force=True))
         except Exception:  # the store is down: values come again with the next change, health with the next flush

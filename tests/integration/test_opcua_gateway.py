@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -217,6 +218,30 @@ def test_bad_and_uncertain_status_codes_are_recorded_not_stored_as_good(store: S
     writer.write_health(force=True)
     record = health(store)
     assert record["badValues"] == 2 and record["badElements"] == [f"{SM}#Speed"]
+
+
+def test_a_failing_store_keeps_the_batch_for_the_next_flush(mongo_uri: str, tmp_path: Path) -> None:
+    """The MongoDB store, whose server can go away (the embedded store reopens its file on the next call)."""
+    settings = Settings(mongodb_uri=mongo_uri, mongodb_database=f"aas_test_{uuid.uuid4().hex[:12]}",
+                        data_dir=str(tmp_path))
+    loaded = mapping.load(write_mapping(tmp_path, "opc.tcp://127.0.0.1:4840/none"))
+    speed = loaded.nodes[0]
+    now = datetime.datetime.now(datetime.UTC)
+    writer = BatchWriter(open_store(settings), loaded, "run-2")
+    writer.store.close()  # the store is gone
+    writer.add(Sample(speed, 1500.0, 0, now, now))
+    failed = writer.write(writer.take())
+    assert [event.binding for event in failed] == [speed]
+    writer.requeue(failed)
+    writer.add(Sample(loaded.nodes[2], "Running", 0, now, now))
+    writer.store = open_store(settings)  # the store is back
+    try:
+        assert writer.write(writer.take()) == []
+        assert element(writer.store, "Speed")["value"] == "1500"
+        assert element(writer.store, "State")["value"] == "Running"
+    finally:
+        writer.store.drop()  # type: ignore[attr-defined]
+        writer.store.close()
 
 
 @pytest.fixture()
