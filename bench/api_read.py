@@ -5,20 +5,20 @@ Run: python -m bench.api_read [--seconds 10] [--concurrency 4] [--store mongo|em
 """
 from __future__ import annotations
 
-import argparse
-
 from aas_server.model.ids import encode_id
-from bench.fixtures import STORES, opened, serve, store_settings, submodel
+from bench.fixtures import (
+    STORES,
+    load_arguments,
+    opened,
+    serve,
+    store_settings,
+    submodel,
+)
 from bench.load import run_load
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--store", choices=STORES, action="append")
-    args = parser.parse_args()
+    args = load_arguments().parse_args()
     sm_id = "urn:bench:sm:read100"
     print(f"# gunicorn {args.workers} workers x 4 threads, {args.concurrency} client processes, {args.seconds:g} s each")
     for kind in args.store or STORES:

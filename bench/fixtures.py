@@ -1,18 +1,18 @@
 """What the benchmarks run against: a MongoDB-wire store (FerretDB, or ``AAS_BENCH_MONGO_URI``) and gunicorn."""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from aas_server.settings import Settings
 from aas_server.store import open_store
 from aas_server.store.base import Store
 from tests.harness.server import GunicornServer
-
 
 STORES = ("mongo", "embedded")
 
@@ -42,6 +42,16 @@ def opened(settings: Settings) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def load_arguments() -> argparse.ArgumentParser:
+    """The options of the HTTP load benchmarks: duration, client processes, gunicorn workers, stores."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--store", choices=STORES, action="append")
+    return parser
 
 
 def serve(settings: Settings, app: str = "aas_server.wsgi:app", workers: int = 4) -> GunicornServer:

@@ -9,7 +9,6 @@ Run: python -m bench.port_masking [--seconds 10] [--concurrency 4] [--store embe
 """
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import uuid
@@ -18,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from aas_server.model.ids import encode_id
-from bench.fixtures import STORES, opened, store_settings, submodel
+from bench.fixtures import STORES, load_arguments, opened, store_settings, submodel
 from bench.load import run_load
 from tests.harness.server import GunicornServer
 
@@ -56,12 +55,7 @@ def write_policy(folder: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--store", choices=STORES, action="append")
-    args = parser.parse_args()
+    args = load_arguments().parse_args()
     print(f"# gunicorn {args.workers} workers x 4 threads, {args.concurrency} client processes, {args.seconds:g} s each;"
           " one server serves both ports")
     for kind in args.store or STORES:

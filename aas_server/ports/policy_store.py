@@ -396,7 +396,7 @@ class PolicyStore:
             current: JSON | None = self.inner.get(kind, identifier)
         except NotFoundError:
             current = None
-        checked = [o for o in (current, obj) if o is not None] or [None]
+        checked: list[JSON | None] = [o for o in (current, obj) if o is not None] or [None]
         if all(self._allows(caller, right, kind, identifier, o) for o in checked):
             return
         if right == "CREATE" or current is not None and self._access(caller, kind, current) != NONE:
@@ -517,7 +517,7 @@ def _masking_identity(caller: Caller) -> tuple[Any, ...]:
 def _viewed(obj: JSON) -> JSON:
     """What VIEW without READ shows of a shell or concept description: that it exists (and the asset kind, which
     a shell must have)."""
-    shown = {k: obj[k] for k in ("modelType", "id", "idShort") if k in obj}
+    shown: JSON = {k: obj[k] for k in ("modelType", "id", "idShort") if k in obj}
     if "assetInformation" in obj:
         shown["assetInformation"] = {"assetKind": obj["assetInformation"].get("assetKind", "Instance")}
     return shown
