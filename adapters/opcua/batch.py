@@ -86,7 +86,7 @@ class Health:
     received: int = 0
     written: int = 0
     bad_values: int = 0
-    reconnects: int = 0
+    connections: int = 0
 
     def record(self) -> JSON:
         return {"mapping": self.mapping, "source": self.source, "endpoint": self.endpoint, "run": self.run,
@@ -94,7 +94,7 @@ class Health:
                 "lastError": self.last_error, "lastValueTime": self.last_value_time,
                 "lastWriteTime": self.last_write_time, "staleElements": sorted(self.stale),
                 "badElements": sorted(self.bad), "valuesReceived": self.received, "valuesWritten": self.written,
-                "badValues": self.bad_values, "reconnects": self.reconnects}
+                "badValues": self.bad_values, "reconnects": max(0, self.connections - 1)}
 
 
 def _key(binding: NodeBinding) -> str:
@@ -137,8 +137,8 @@ class BatchWriter:
     def source_state(self, source: str, state: str, error: str | None = None) -> None:
         """A source's connection state changed (``connecting``, ``connected``, ``disconnected``, ``stopped``)."""
         health = self._health[source]
-        if state == "connected" and health.state != "connected" and health.since and health.written:
-            health.reconnects += 1
+        if state == "connected" and health.state != "connected":
+            health.connections += 1
         if state != health.state:
             health.since = quality.timestamp(_now())
         health.state = state
@@ -151,12 +151,12 @@ class BatchWriter:
         events, self._pending = list(self._pending.values()), {}
         return events
 
-    # -- on the store's thread ------------------------------------------------------------------------------
-
     def requeue(self, events: Sequence[Event]) -> None:
         """Events whose write failed, back into the next batch unless a newer event of the element came."""
         for event in events:
             self._pending.setdefault(_key(event.binding), event)
+
+    # -- on the store's thread ------------------------------------------------------------------------------
 
     def write(self, events: Sequence[Event]) -> list[Event]:
         """One store write per top-level element touched, then lineage and health; returns the events whose

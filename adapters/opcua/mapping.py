@@ -99,7 +99,7 @@ class Credentials:
     password_env: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per mapped node
 class NodeBinding:
     """One PLC node feeding one Property.
 

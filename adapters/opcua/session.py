@@ -78,6 +78,7 @@ class SourceSession:
         """One connection: returns when it is lost (``True``: it had been established) or ``stop`` is set."""
         client = await client_for(self.spec)
         lost = asyncio.Event()
+        self.lost_reason = "closed"
 
         async def on_lost(error: Exception) -> None:
             self.lost_reason = describe(error)
@@ -89,8 +90,7 @@ class SourceSession:
             await client.connect()
             nodes = await self._resolve(client)
             tasks = await self._subscribe(client, nodes)
-            tasks += [asyncio.create_task(self._poll(client, group, nodes))
-                      for group in _poll_groups(self.spec.nodes)]
+            tasks += [asyncio.create_task(self._poll(client, group, nodes)) for group in _poll_groups(list(nodes))]
             self.writer.source_state(self.spec.name, "connected")
             logger.info("gateway: source %s connected to %s (%d nodes)", self.spec.name, self.spec.endpoint,
                         len(nodes))
@@ -109,23 +109,25 @@ class SourceSession:
                 await asyncio.wait_for(client.disconnect(), 2)
 
     async def _resolve(self, client: Client) -> dict[NodeBinding, Node]:
-        """Nodes of the bindings; browse paths are translated once per connection.
-
-        :raises ua.UaStatusCodeError: a browse path does not exist on this server
-        """
+        """Nodes of the bindings; browse paths are translated once per connection. A path this server does not
+        have is recorded as Bad (``BadNoMatch``) and left out; the other nodes go on."""
         out: dict[NodeBinding, Node] = {}
         objects = client.nodes.objects
         for binding in self.spec.nodes:
             if binding.node_id is not None:
                 out[binding] = client.get_node(binding.node_id)
-            else:
+                continue
+            try:
                 out[binding] = await objects.get_child(list(binding.browse_path or ()))
+            except ua.UaStatusCodeError as e:
+                logger.warning("gateway: %s has no node at %s: %s", self.spec.name, binding.address, describe(e))
+                self.writer.add(Sample(binding, None, e.code, None, None))
         return out
 
     async def _subscribe(self, client: Client, nodes: dict[NodeBinding, Node]) -> list[asyncio.Task[None]]:
         """One subscription per publishing interval, one monitored item per node; returns the reader tasks."""
         groups: dict[float, list[NodeBinding]] = {}
-        for binding in self.spec.nodes:
+        for binding in nodes:
             if binding.mode == "subscribe":
                 groups.setdefault(binding.publishing_ms, []).append(binding)
         tasks = []

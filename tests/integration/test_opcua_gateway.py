@@ -195,6 +195,29 @@ def test_values_and_their_opcua_timestamps_are_served_by_the_api(plc: PlcSimulat
         assert value_only["Motor"] > 273.15  # ValueOnly: the value without the qualifiers
 
 
+def test_nodes_the_plc_does_not_have_are_bad_and_the_others_go_on(plc: PlcSimulator, tmp_path: Path) -> None:
+    text = (MAPPING.format(endpoint=plc.url, security="", sm=SM)
+            .replace('          State: "ns=2;s=Pump1.State"',
+                     '          State: {node: "ns=2;s=Pump1.State", map: {Running: Up, Stopped: Down, Starting: Up, '
+                     'Fault: Down}}')
+            .replace('          Speed: "ns=2;s=Pump1.Speed"', '          Speed: "ns=2;s=Pump9.Speed"')
+            .replace("2:Pump1/2:MotorTemperature", "2:Pump1/2:NoSuchTemperature"))
+    path = tmp_path / "partly.yaml"
+    path.write_text(text)
+    settings = Settings(data_dir=str(tmp_path / "data"))
+    store = open_store(settings)
+    try:
+        with running_gateway(mapping.load(path), settings):
+            assert wait_for(lambda: element(store, "State").get("value"), what="the mapped state") == "Up"
+            record = wait_for(lambda: matching(health(store), lambda h: len(h["badElements"]) == 2),
+                              what="two bad elements")
+            assert record["badElements"] == [f"{SM}#Speed", f"{SM}#Temperatures.Motor"] and record["connected"]
+            with pytest.raises(NotFoundError):  # never had a value: not invented
+                element(store, "Speed")
+    finally:
+        store.close()
+
+
 def test_bad_and_uncertain_status_codes_are_recorded_not_stored_as_good(store: Store, tmp_path: Path) -> None:
     loaded = mapping.load(write_mapping(tmp_path, "opc.tcp://127.0.0.1:4840/none"))
     speed, motor, _, _ = loaded.nodes
