@@ -13,6 +13,7 @@ from typing import Any
 from aas_server.model import codec
 from aas_server.model.ids import encode_id
 from aas_server.services import environment
+from aas_server.services.identifiables import thumbnail_key
 from aas_server.services.packages import PackageService
 from aas_server.services.submodels import attachment_key
 from aas_server.store.base import Attachment, Store
@@ -32,6 +33,7 @@ HIDDEN_SUBMODEL = "urn:leak:sm:LEAK-hidden-sm-8c1d"
 HIDDEN_CD = "urn:leak:cd:LEAK-hidden-cd-3a3a"
 TORQUE_CD = "urn:leak:cd:Torque"
 PACKAGE = "leak-package"
+OPERATION_HANDLE = "leak-handle"
 AASX = "application/asset-administration-shell-package+xml"
 
 SERIAL = "731946"  # partInstanceId: shown to BPN A only (Catena-X visibility)
@@ -50,6 +52,8 @@ SECRETS = [
     "LEAK-cust-90210", "LEAK-Acme-Kunde GmbH",  # customer: redacted
     "LEAK-filebytes-c3d4", "LEAK-blob-e5f6",  # File content and Blob: withheld
     "123456.789", "654321.987",  # cost prices: hidden by the rules, redacted for the engineer
+    "LEAK-thumb-99cc",  # the hidden shell's thumbnail
+    "LEAK-opresult-77aa", "LEAK-opmsg-88bb",  # an operation's result (masked) and its handler's message
 ]
 ENGINEER = "engineer"
 #: values that only some identities may receive: (value, who may)
@@ -85,7 +89,8 @@ def shells() -> list[JSON]:
         "submodels": refs(PRODUCTION, COST, NAMEPLATE, HIDDEN_SUBMODEL),
     }
     hidden = {"modelType": "AssetAdministrationShell", "id": HIDDEN_SHELL, "idShort": "LEAKHiddenShell",
-              "assetInformation": {"assetKind": "Instance", "globalAssetId": "urn:leak:asset:LEAK-hidden-asset"},
+              "assetInformation": {"assetKind": "Instance", "globalAssetId": "urn:leak:asset:LEAK-hidden-asset",
+                                   "defaultThumbnail": {"path": "thumb.png", "contentType": "image/png"}},
               "submodels": refs(HIDDEN_SUBMODEL)}
     return [pump, hidden]
 
@@ -109,6 +114,8 @@ def submodels() -> list[JSON]:
              "value": "/aasx/files/eol_report.pdf"},
             {"modelType": "Blob", "idShort": "Signature", "contentType": "application/octet-stream",
              "value": base64.b64encode(b"LEAK-blob-e5f6").decode()},
+            {"modelType": "Operation", "idShort": "Recalibrate",
+             "outputVariables": [{"value": _prop("Result", "", "xs:string")}]},
             {"modelType": "SubmodelElementList", "idShort": "Readings", "typeValueListElement": "Property",
              "valueTypeListElement": "xs:double",
              "value": [{"modelType": "Property", "valueType": "xs:double", "value": v} for v in ("1.5", "2.5")]},
@@ -139,6 +146,12 @@ def load(store: Store) -> None:
             store.create(kind, codec.validate(kind, obj))
     store.put_attachment(attachment_key(PRODUCTION, ("Report",)),
                          Attachment("application/pdf", "/aasx/files/eol_report.pdf", REPORT_BYTES))
+    store.put_attachment(thumbnail_key(HIDDEN_SHELL), Attachment("image/png", "thumb.png", b"PNG LEAK-thumb-99cc"))
+    store.put_record("operation-results", OPERATION_HANDLE, {  # as OperationService keeps an asynchronous result
+        "executionState": "Failed", "success": False, "submodelId": PRODUCTION, "path": "Recalibrate",
+        "deadline": 0, "outputArguments": [{"value": _prop("Result", "LEAK-opresult-77aa")}],
+        "messages": [{"messageType": "Error", "text": "operation failed: LEAK-opmsg-88bb",
+                      "timestamp": "2026-01-01T00:00:00.000000Z"}]})
     package = io.BytesIO()  # everything, raw, as an uploaded AASX package
     environment.write_environment(environment.collect(store, None, None, True), "aasx", package)
     PackageService(store).put(Attachment(AASX, "leak.aasx", package.getvalue()), PACKAGE)
@@ -192,6 +205,9 @@ rules:
     transform: redact
   - name: signature withheld
     match: {{path: "Signature"}}
+    transform: redact
+  - name: operation results
+    match: {{path: "Recalibrate.*"}}
     transform: redact
   - name: cost prices
     match: {{submodel_id: "{COST}", path: "*Price"}}

@@ -84,7 +84,7 @@ def test_pushdown_alternatives_page_as_one_list(store: Any, tmp_path: Path) -> N
 def test_element_pages_skip_what_the_policy_drops(policy: PolicyStore) -> None:
     with acting_as(PARTNER):
         top = [e["idShort"] for e in iterate(lambda page: policy.find_elements(lp.PRODUCTION, page), 1)]
-        assert top == ["Plant", "EndOfLineTest", "Customer", "Report", "Signature", "Readings"]
+        assert top == ["Plant", "EndOfLineTest", "Customer", "Report", "Signature", "Recalibrate", "Readings"]
         assert [e["idShort"] for e in iterate(lambda page: policy.find_elements(lp.COST, page), 1)] == ["Currency"]
 
 

@@ -208,6 +208,9 @@ def crawl_submodel(crawler: Crawler, base: str, sm_id: str, seen: dict[str, Any]
     seen["paths"] |= {(sm_id, p) for p in paths}
     for path in [*paths, *HIDDEN_PATHS.get(sm_id, []), "NoSuchElement"]:
         element = f"{elements}/{quote(path)}"
+        for suffix in ("operation-status", "operation-results", "operation-results/{}/$value"):
+            crawler.get(f"{element}/{suffix.format(lp.OPERATION_HANDLE)}" if "{}" in suffix
+                        else f"{element}/{suffix}/{lp.OPERATION_HANDLE}")
         for suffix in ("", "?level=core", "?extent=withBlobValue", "/$value", "/$metadata", "/$reference", "/$path",
                        "/attachment"):
             crawler.get(element + suffix)
@@ -281,6 +284,11 @@ def test_policy_shows_what_it_grants_and_masks_consistently(crawled: dict[str, t
         response = crawler.get(f"/submodels/{encode_id(lp.PRODUCTION)}/submodel-elements/EndOfLineTest.SerialNumber")
         hashes[name] = response.json()["value"]
     assert len(set(hashes.values())) == len(hashes), hashes
+    crawler, _ = crawled["bpn_a"]
+    result = crawler.get(f"/submodels/{encode_id(lp.PRODUCTION)}/submodel-elements/Recalibrate/operation-results/"
+                         f"{lp.OPERATION_HANDLE}").json()
+    output = result["outputArguments"][0]["value"]
+    assert (result["executionState"], output["idShort"], "value" in output) == ("Failed", "Result", False)
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes.values())
 
 
