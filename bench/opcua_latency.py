@@ -18,7 +18,7 @@ from pathlib import Path
 import requests
 
 from aas_server.model.ids import encode_id
-from adapters.opcua.plc_sim import bench_node_names, node_id
+from adapters.opcua.plc_sim import bench_node_names
 from bench import opcua_rig
 from bench.fixtures import serve, store_settings
 
@@ -61,7 +61,7 @@ def run(kind: str, nodes: int, interval_s: float, seconds: float, watch: int) ->
                             f"/submodel-elements/{path}")
             watched_ids = {names[i] for i in watched}
             with opcua_rig.gateway(folder, mapping, settings), \
-                    opcua_rig.BareSubscriber(url, [node_id(n) for n in names], watched_ids) as bare:
+                    opcua_rig.BareSubscriber(url, nodes, watched_ids) as bare:
                 deadline = time.monotonic() + 300
                 while any(requests.get(u, timeout=10).status_code != 200 for u in urls):
                     if time.monotonic() > deadline:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
+import json
 import logging
 import os
 import subprocess
@@ -25,6 +26,7 @@ from typing import Any, Self
 
 import yaml
 from asyncua import Client
+from asyncua.common.subscription import DataChangeEvent
 
 from aas_server.settings import Settings
 from adapters.opcua.plc_sim import bench_node_names, free_port, node_id
@@ -145,49 +147,71 @@ def gateway(folder: Path, mapping: Path, settings: Settings) -> Iterator[subproc
 
 
 class BareSubscriber:
-    """A plain asyncua client subscribed to ``nodes`` like the gateway (same intervals, queue size 1); counts the
-    notifications and keeps (receive time - source timestamp) of those of ``watched`` nodes."""
+    """A plain asyncua client, in its own process like the gateway, subscribed to the first ``nodes`` benchmark
+    nodes as the gateway is (same intervals, queue size 1, asyncua's event queue read in a loop): ``received``
+    counts its notifications and ``latencies`` keeps (receive time - source timestamp) of the ``watched`` nodes. It
+    does nothing else with them, so it receives what the server delivers."""
 
-    def __init__(self, url: str, nodes: list[str], watched: set[str]) -> None:
-        self.url, self.nodes, self.watched = url, nodes, watched
+    def __init__(self, url: str, nodes: int, watched: set[str]) -> None:
         self.received = 0
         self.latencies: list[float] = []
-        self.ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True, name="bare-client")
+        self._args = [sys.executable, "-m", "bench.opcua_rig", url, str(nodes), ",".join(sorted(watched))]
+        self._child: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
 
     def __enter__(self) -> Self:
-        self._thread.start()
-        if not self.ready.wait(300):
+        self._child = subprocess.Popen(self._args, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert self._child.stdout is not None
+        if self._child.stdout.readline().strip() != "ready":
             raise RuntimeError("the bare client did not subscribe")
+        self._reader = threading.Thread(target=self._read, daemon=True, name="bare-client")
+        self._reader.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
+        if self._child is not None:
+            self._child.terminate()
+            self._child.wait(30)
 
-    # asyncua calls this for every data change
-    def datachange_notification(self, node: Any, value: Any, data: Any) -> None:
-        self.received += 1
-        if node.nodeid.Identifier in self.watched:
-            stamp = data.monitored_item.Value.SourceTimestamp
-            if stamp is not None:
-                self.latencies.append(time.time() - stamp.replace(tzinfo=datetime.UTC).timestamp())
+    def _read(self) -> None:
+        assert self._child is not None and self._child.stdout is not None
+        for line in self._child.stdout:
+            report = json.loads(line)
+            self.received = report["received"]
+            self.latencies.extend(report["latencies"])
 
-    def status_change_notification(self, status: Any) -> None:
-        """asyncua reports the subscription's status here (a keep-alive timeout, say); the counts tell enough."""
 
-    async def _run(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        # a long watchdog: on a loaded machine a slow keep-alive read must not end the baseline's session
-        async with Client(self.url, timeout=30, watchdog_intervall=60) as client:
-            subscription = await client.create_subscription(PUBLISHING_MS, self)  # as the gateway creates its own
-            nodes = [client.get_node(n) for n in self.nodes]
-            for start in range(0, len(nodes), 1000):
-                await subscription.subscribe_data_change(nodes[start:start + 1000], sampling_interval=SAMPLING_MS,
-                                                         queuesize=1)
-            self.ready.set()
-            await self._stop.wait()
-            await subscription.delete()
+async def _subscribe(url: str, nodes: int, watched: set[str]) -> None:
+    """The bare client's process: subscribe, say ``ready``, then report counts and latencies twice a second."""
+    received, latencies = 0, []
+    # a long watchdog: on a loaded machine a slow keep-alive read must not end the baseline's session
+    async with Client(url, timeout=60, watchdog_intervall=60) as client:
+        subscription = await client.create_subscription(PUBLISHING_MS, None, queue_maxsize=200_000)
+        targets = [client.get_node(node_id(n)) for n in bench_node_names(nodes)]
+        for start in range(0, len(targets), 1000):
+            await subscription.subscribe_data_change(targets[start:start + 1000], sampling_interval=SAMPLING_MS,
+                                                     queuesize=1)
+        print("ready", flush=True)
+
+        async def report() -> None:
+            nonlocal latencies
+            while True:
+                await asyncio.sleep(0.5)
+                print(json.dumps({"received": received, "latencies": latencies}), flush=True)
+                latencies = []
+
+        reporter = asyncio.create_task(report())
+        async for event in subscription:
+            if not isinstance(event, DataChangeEvent):
+                continue
+            received += 1
+            if event.node.nodeid.Identifier in watched:
+                stamp = event.data.monitored_item.Value.SourceTimestamp
+                if stamp is not None:
+                    latencies.append(time.time() - stamp.replace(tzinfo=datetime.UTC).timestamp())
+        reporter.cancel()
+
+
+if __name__ == "__main__":
+    logging.getLogger("asyncua").setLevel(logging.CRITICAL)
+    asyncio.run(_subscribe(sys.argv[1], int(sys.argv[2]), set(filter(None, sys.argv[3].split(",")))))

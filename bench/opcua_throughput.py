@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 from adapters.opcua.batch import HEALTH
-from adapters.opcua.plc_sim import bench_node_names, node_id
 from bench import opcua_rig
 from bench.fixtures import opened, store_settings
 
@@ -43,8 +42,7 @@ def run(kind: str, nodes: int, interval_s: float, seconds: float) -> None:
         folder = Path(settings.data_dir)
         with opcua_rig.plc(folder, nodes, interval_s) as url:
             mapping = opcua_rig.mapping_file(folder, url, opcua_rig.Layout(nodes))
-            names = [node_id(n) for n in bench_node_names(nodes)]
-            with opcua_rig.gateway(folder, mapping, settings), opcua_rig.BareSubscriber(url, names, set()) as bare:
+            with opcua_rig.gateway(folder, mapping, settings), opcua_rig.BareSubscriber(url, nodes, set()) as bare:
                 deadline = time.monotonic() + 300
                 while health(store).get("valuesWritten", 0) < nodes * 2:  # every node stored twice: warmed up
                     if time.monotonic() > deadline:
