@@ -5,7 +5,7 @@
 The external port applies everything a partner request costs: authentication (a data plane BPN), access rules
 (IDTA-01004, granting the submodel), masking and the disclosure audit with its ``X-Release-Id``.
 
-Run: python -m bench.port_masking [--seconds 10] [--concurrency 4] [--store embedded|mongo]
+Run: python -m bench.port_masking [--seconds 10] [--rounds 3] [--concurrency 4] [--store embedded|mongo]
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import yaml
 
 from aas_server.model.ids import encode_id
 from bench.fixtures import STORES, load_arguments, opened, store_settings, submodel
-from bench.load import run_load
+from bench.load import LoadResult, run_load
 from tests.harness.server import GunicornServer
 
 SM_ID = "urn:bench:sm:masked100"
@@ -55,9 +55,11 @@ def write_policy(folder: Path) -> Path:
 
 
 def main() -> None:
-    args = load_arguments().parse_args()
-    print(f"# gunicorn {args.workers} workers x 4 threads, {args.concurrency} client processes, {args.seconds:g} s each;"
-          " one server serves both ports")
+    parser = load_arguments()
+    parser.add_argument("--rounds", type=int, default=3, help="internal and external runs, alternating")
+    args = parser.parse_args()
+    print(f"# gunicorn {args.workers} workers x 4 threads, {args.concurrency} client processes, {args.rounds} x"
+          f" {args.seconds:g} s per port, alternating; one server serves both ports")
     for kind in args.store or STORES:
         with store_settings(kind) as settings:
             with opened(settings) as store:
@@ -71,12 +73,21 @@ def main() -> None:
             headers = {"X-Data-Plane-Token": DATA_PLANE_SECRET, "Edc-Bpn": BPN}
             with GunicornServer(env, workers=args.workers, threads=4, log_dir=Path(settings.data_dir)) as server:
                 _check_masked(server.url + "/external" + path, headers)
-                internal = run_load(server.url + path, seconds=args.seconds, concurrency=args.concurrency)
-                external = run_load(server.url + "/external" + path, seconds=args.seconds,
-                                    concurrency=args.concurrency, headers=headers)
+                runs: dict[str, list[LoadResult]] = {"internal": [], "external": []}
+                for _ in range(args.rounds):  # alternating, so that a burst of load on the machine hits both
+                    runs["internal"].append(run_load(server.url + path, seconds=args.seconds,
+                                                     concurrency=args.concurrency))
+                    runs["external"].append(run_load(server.url + "/external" + path, seconds=args.seconds,
+                                                     concurrency=args.concurrency, headers=headers))
+                internal, external = _together(runs["internal"]), _together(runs["external"])
         print(internal.line(f"internal port, GET /submodels/{{id}} [{kind}]"))
         print(external.line(f"external port, 50 of 100 masked [{kind}]"))
         print(f"ratio external/internal [{kind}]: {external.rps / internal.rps:.2f} (target >= 0.70)")
+
+
+def _together(results: list[LoadResult]) -> LoadResult:
+    return LoadResult(sum(r.requests for r in results), sum(r.errors for r in results),
+                      sum(r.seconds for r in results), [ms for r in results for ms in r.latencies_ms])
 
 
 def _check_masked(url: str, headers: dict[str, str]) -> None:
