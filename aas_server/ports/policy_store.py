@@ -440,10 +440,15 @@ class PolicyStore:
         self.inner.add_element(submodel_id, element)
 
     def update_element(self, submodel_id: str, id_short: str, change: Callable[[JSON], JSON]) -> JSON:
+        """Only elements the caller sees as stored: ``change`` works on the raw element, and its errors (a
+        value that does not fit a new valueType, say) would quote raw values of a masked one."""
         caller = self._caller()
         self._require(caller, "UPDATE", "submodel", submodel_id)
         if caller is not None:
-            self.get_element(submodel_id, id_short)  # a hidden element answers like a missing one
+            shown = self.get_element(submodel_id, id_short)  # a hidden element answers like a missing one
+            if shown != self.inner.get_element(submodel_id, id_short):
+                raise ForbiddenError("this element is masked for you and cannot be changed through this port",
+                                     path=id_short)
         return self.inner.update_element(submodel_id, id_short, change)
 
     def delete_element(self, submodel_id: str, id_short: str) -> None:

@@ -118,6 +118,22 @@ def test_granted_write_goes_through(policy: PolicyStore, store: Any) -> None:
     assert store.get_element(lp.NAMEPLATE, "YearOfConstruction")["value"] == "2022"
 
 
+def test_masked_elements_cannot_be_written(store: Any, tmp_path: Path) -> None:
+    """A write works on the raw element: its errors could quote what the caller sees masked."""
+    lp.load(store)
+    writer = {"ACL": {"ATTRIBUTES": [{"GLOBAL": "ANONYMOUS"}], "RIGHTS": ["READ", "UPDATE"], "ACCESS": "ALLOW"},
+              "OBJECTS": [{"IDENTIFIABLE": f'$sm("{lp.PRODUCTION}")'}], "FORMULA": {"$boolean": True}}
+    policy = _policy(store, tmp_path, [writer])
+    before = store.get_element(lp.PRODUCTION, "EndOfLineTest")
+    with acting_as(PARTNER):
+        with pytest.raises(ForbiddenError) as caught:
+            policy.update_element(lp.PRODUCTION, "EndOfLineTest", lambda e: {**e, "valueType": "xs:int"})
+        policy.update_element(lp.PRODUCTION, "Plant", lambda e: {**e, "value": "Werk Ulm"})  # unmasked: fine
+    assert "987654" not in str(caught.value)
+    assert store.get_element(lp.PRODUCTION, "EndOfLineTest") == before
+    assert store.get_element(lp.PRODUCTION, "Plant")["value"] == "Werk Ulm"
+
+
 def test_masking_follows_the_data(policy: PolicyStore, store: Any) -> None:
     """The reused masking of an unchanged submodel is replaced as soon as the stored value changes."""
     def torque() -> str:
