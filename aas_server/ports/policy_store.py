@@ -415,7 +415,15 @@ class PolicyStore:
             raise
 
     def replace(self, kind: str, obj: JSON) -> None:
-        self._require(self._caller(), "UPDATE", kind, obj["id"], obj)
+        """Only objects the caller sees as stored: edits start from what the caller sees (PATCH, asset
+        information), so replacing a masked one would overwrite what is hidden with masked values."""
+        caller = self._caller()
+        self._require(caller, "UPDATE", kind, obj["id"], obj)
+        if caller is not None:
+            current = self.inner.get(kind, obj["id"])
+            if self._shown(caller, kind, current) != current:
+                raise ForbiddenError(f"this {_LABELS.get(kind, kind)} is masked for you and cannot be replaced "
+                                     f"through this port", path=obj["id"])
         self.inner.replace(kind, obj)
 
     def delete(self, kind: str, identifier: str) -> None:

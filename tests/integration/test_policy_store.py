@@ -132,6 +132,9 @@ def test_masked_elements_cannot_be_written(store: Any, tmp_path: Path) -> None:
     assert "987654" not in str(caught.value)
     assert store.get_element(lp.PRODUCTION, "EndOfLineTest") == before
     assert store.get_element(lp.PRODUCTION, "Plant")["value"] == "Werk Ulm"
+    with acting_as(PARTNER), pytest.raises(ForbiddenError):  # its view lacks what masking dropped
+        policy.replace("submodel", {**store.get("submodel", lp.PRODUCTION), "idShort": "Renamed"})
+    assert store.get("submodel", lp.PRODUCTION)["idShort"] == "ProductionRecord"
 
 
 def test_masking_follows_the_data(policy: PolicyStore, store: Any) -> None:
