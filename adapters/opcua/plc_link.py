@@ -53,10 +53,8 @@ class PlcLink:
             future.cancel()
             raise DeviceTimeoutError(f"PLC {self.spec.name} ({self.spec.endpoint}) did not answer {what} "
                                      f"within {timeout_s:g} s") from e
-        except ua.UaStatusCodeError:
-            raise
-        except SourceUnavailableError:
-            raise
+        except (ua.UaStatusCodeError, SourceUnavailableError):
+            raise  # the PLC's answer, or a session it refused: the callers tell what they mean
         except (OSError, ConnectionError, ua.UaError) as e:
             raise DeviceError(f"PLC {self.spec.name} ({self.spec.endpoint}) cannot be reached for {what}: "
                               f"{type(e).__name__}: {e}") from e
