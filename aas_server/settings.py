@@ -61,6 +61,9 @@ class Settings:
     #: OPC UA mapping whose writable nodes accept ``$value`` writes (write-back) and whose methods carry out
     #: Operations, in the API process; empty: no PLC is ever reached from the API
     opcua_mapping: str = ""
+    #: seconds an OPC UA gateway holds a source's lease without renewing it (renewed every third); another
+    #: gateway takes the source over within this time after its holder died
+    gateway_lease_s: float = 15.0
 
     @property
     def store_kind(self) -> str:

@@ -121,15 +121,29 @@ class BatchWriter:
         self._lineage_written: dict[str, float] = {}
         self._lineage_paths: dict[str, set[str]] = {}
         self._store_failing = False
+        #: sources this gateway does not hold (another gateway's lease): their events are dropped
+        self._muted: set[str] = set()
 
     # -- on the event loop ----------------------------------------------------------------------------------
 
     def add(self, sample: Sample) -> None:
+        if sample.binding.source in self._muted:
+            return
         self._pending[_key(sample.binding)] = sample
         self._health[sample.binding.source].received += 1
 
+    def mute(self, source: str) -> None:
+        """Drop what was collected for ``source`` and ignore its events: another gateway holds it now."""
+        self._muted.add(source)
+        self._pending = {key: event for key, event in self._pending.items() if event.binding.source != source}
+
+    def unmute(self, source: str) -> None:
+        self._muted.discard(source)
+
     def mark_stale(self, bindings: Sequence[NodeBinding]) -> None:
         for binding in bindings:
+            if binding.source in self._muted:
+                continue
             key = _key(binding)
             previous = self._pending.get(key)
             self._pending[key] = Stale(binding, previous if isinstance(previous, Sample) else None)
@@ -168,12 +182,13 @@ class BatchWriter:
             groups.setdefault((event.binding.submodel_id, item.tokens[0]), []).append(item)
         lineage_due: dict[str, list[Sample]] = {}
         for (sm_id, top), group in groups.items():
-            if not self._update(sm_id, str(top), group):
+            repeated = self._update(sm_id, str(top), group)
+            if repeated is None:
                 failed.extend(item.event for item in group)
                 continue
             for item in group:
                 self._account(item)
-                if isinstance(item.event, Sample) and item.value is not None:
+                if isinstance(item.event, Sample) and item.value is not None and item.tokens not in repeated:
                     lineage_due.setdefault(sm_id, []).append(item.event)
         try:
             for sm_id, samples in lineage_due.items():
@@ -186,20 +201,26 @@ class BatchWriter:
     def write_health(self, force: bool = False) -> None:
         now = time.monotonic()
         for name, health in self._health.items():
+            if health.state == "standby":  # held by another gateway, whose record stands
+                continue
             due = now - self._health_written.get(name, 0.0) >= HEALTH_INTERVAL_S
             if force or name in self._health_dirty or (due and health.received):
                 self.store.put_record(HEALTH, f"{self.mapping.name}/{name}", health.record())
                 self._health_written[name] = now
                 self._health_dirty.discard(name)
 
-    def _update(self, sm_id: str, top: str, group: Sequence[_Resolved]) -> bool:
-        """Write one top-level element; ``False`` when the store failed (logged once per outage)."""
+    def _update(self, sm_id: str, top: str, group: Sequence[_Resolved]) -> set[tuple[str | int, ...]] | None:
+        """Write one top-level element; ``None`` when the store failed (logged once per outage), else the items
+        that were stored already (a value and its source timestamp another gateway, or this one before a
+        reconnect, wrote: its lineage stays as it is)."""
         items = {item.tokens: item for item in group}
         prefixes = {item.tokens[:depth] for item in group for depth in range(1, len(item.tokens))}
+        repeated: set[tuple[str | int, ...]] = set()
 
         def change(element: JSON) -> JSON:
             found: set[tuple[str | int, ...]] = set()
-            element = _applied(element, (element["idShort"],), items, prefixes, found)
+            repeated.clear()  # re-applied after a lost compare-and-set
+            element = _applied(element, (element["idShort"],), items, prefixes, found, repeated)
             for tokens, item in items.items():
                 if tokens not in found:  # a nested element the stored one lacks: grown from the template
                     element = self._grown(sm_id, element, item, group)
@@ -214,11 +235,11 @@ class BatchWriter:
             if not self._store_failing:
                 logger.exception("gateway: writing %s %s failed; retrying with every flush", sm_id, top)
             self._store_failing = True
-            return False
+            return None
         if self._store_failing:
             logger.warning("gateway: store writes succeed again")
             self._store_failing = False
-        return True
+        return repeated
 
     def _built(self, sm_id: str, group: Sequence[_Resolved]) -> JSON:
         target = self._targets[sm_id]
@@ -352,13 +373,18 @@ class _Resolved:
 
 
 def _applied(element: JSON, path: tuple[str | int, ...], items: dict[tuple[str | int, ...], _Resolved],
-             prefixes: set[tuple[str | int, ...]], found: set[tuple[str | int, ...]]) -> JSON:
+             prefixes: set[tuple[str | int, ...]], found: set[tuple[str | int, ...]],
+             repeated: set[tuple[str | int, ...]]) -> JSON:
     """``element`` (at ``path``) with every item below it applied, in one walk (a batch may change hundreds of
-    Properties of one collection); subtrees without items are kept as they are."""
+    Properties of one collection); subtrees without items are kept as they are. Items that change nothing (the
+    value with its source timestamp is stored already) are added to ``repeated``."""
     item = items.get(path)
     if item is not None:
         found.add(path)
-        return item.apply(element)
+        applied = item.apply(element)
+        if applied == element:
+            repeated.add(path)
+        return applied
     if path not in prefixes and len(path) > 1:
         return element
     key = tree.CHILDREN_KEY.get(element.get("modelType", ""))
@@ -366,7 +392,7 @@ def _applied(element: JSON, path: tuple[str | int, ...], items: dict[tuple[str |
         return element
     is_list = element["modelType"] == "SubmodelElementList"
     return {**element, key: [_applied(child, (*path, i if is_list else child.get("idShort", "")), items, prefixes,
-                                      found) for i, child in enumerate(element[key])]}
+                                      found, repeated) for i, child in enumerate(element[key])]}
 
 
 @functools.lru_cache(maxsize=65536)

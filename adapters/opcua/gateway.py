@@ -1,8 +1,9 @@
 """``aas-server gateway``: the long-running process that keeps mapped submodel elements fresh from OPC UA.
 
 Separate from the API workers (which only read the store): one asyncio loop runs a :class:`~.session.SourceSession`
-per source and flushes the collected data changes every ``flush_s`` through a :class:`~.batch.BatchWriter` on
-one store thread (stores are synchronous). On SIGTERM or SIGINT it stops the sessions (their elements are marked
+per source whose lease it holds (:mod:`.leasing`: several gateways share the sources of a mapping) and flushes the
+collected data changes every ``flush_s`` through a :class:`~.batch.BatchWriter` on one store thread (stores are
+synchronous). On SIGTERM or SIGINT it stops the sessions (their elements are marked
 stale: nothing refreshes them any more), writes the last batch and the health records, closes the sessions and
 the store, and exits with 0.
 """
@@ -21,8 +22,8 @@ from aas_server.settings import Settings
 from aas_server.store import open_store
 
 from .batch import BatchWriter
+from .leasing import release_all, run_leased, source_lease
 from .mapping import OpcUaMapping
-from .session import SourceSession
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,12 @@ async def run_gateway(mapping: OpcUaMapping, settings: Settings, stop: asyncio.E
 
     store = await on_store(open_store, settings)
     writer = BatchWriter(store, mapping, str(uuid.uuid4()))
-    sessions = [asyncio.create_task(SourceSession(spec, writer, stop).run(), name=f"source-{spec.name}")
-                for spec in mapping.sources]
+    for spec in mapping.sources:  # until its lease is taken, a source belongs to no one here
+        writer.mute(spec.name)
+        writer.source_state(spec.name, "standby")
+    leases = [source_lease(store, mapping, spec, writer.run_id, settings.gateway_lease_s) for spec in mapping.sources]
+    sessions = [asyncio.create_task(run_leased(spec, writer, stop, lease, on_store), name=f"lease-{spec.name}")
+                for spec, lease in zip(mapping.sources, leases)]
     logger.info("gateway: mapping %s, %d sources, %d nodes, flush every %.0f ms", mapping.name,
                 len(mapping.sources), len(mapping.nodes), flush_s * 1000)
 
@@ -69,6 +74,7 @@ async def run_gateway(mapping: OpcUaMapping, settings: Settings, stop: asyncio.E
         for task in sessions:
             task.cancel()
         await asyncio.gather(*sessions, return_exceptions=True)
+        await release_all(leases, on_store)  # after the last write: a successor's values are never overwritten
         await on_store(store.close)
         executor.shutdown(wait=True)
     logger.info("gateway: stopped")
