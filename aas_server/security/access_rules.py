@@ -42,12 +42,14 @@ Schema is not bundled: this loader enforces its structure and reports the line i
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import functools
 import re
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 from ..errors import InvalidRequestError
@@ -58,6 +60,7 @@ from .access_rules_formula import (
     FieldRef,
     FormulaError,
     claim_path_key,
+    operands_of,
     path_is_ancestor,
     path_matches,
 )
@@ -83,6 +86,8 @@ VIEW_KEYS = ("idShort", "modelType")
 _CHILD_KEYS = {"SubmodelElementCollection": "value", "SubmodelElementList": "value", "Entity": "statements",
                "AnnotatedRelationshipElement": "annotations"}
 READ, VIEW = "READ", "VIEW"
+#: callers (distinct attribute sets) whose grants are kept
+GRANTS_CACHED = 1024
 #: idShortPaths repeat across requests (the same submodels are served again and again)
 _parse_path = functools.lru_cache(maxsize=8192)(parse_path)
 
@@ -166,19 +171,52 @@ def shell_as_descriptor(shell: JSON) -> JSON:
     return descriptor
 
 
-class _Plan:
-    """The rules that apply to one caller, by right, with the clock read once; built per request and cached."""
+#: CLAIM names a caller has without a token claim of that name (see :func:`caller_claims`)
+_DERIVED_CLAIMS = ("BPN", "bpn", "sub", "port", "contract_agreement", "role", "roles", "CLIENTNOW", "clientnow",
+                   "client_now")
+_ABSENT = ("absent",)
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _frozen(value: Any) -> Hashable:
+    """A hashable form of a claim value that equals another only for the same JSON (types kept: ``1`` is not
+    ``True``, a list is not a tuple). :raises TypeError: a value that is not JSON-like"""
+    if isinstance(value, dict):
+        return "dict", tuple(sorted(((repr(k), _frozen(v)) for k, v in value.items()), key=lambda kv: kv[0]))
+    if isinstance(value, (list, tuple)):
+        return type(value).__name__, tuple(_frozen(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return "set", frozenset(_frozen(v) for v in value)
+    if isinstance(value, _SCALARS):
+        return type(value).__name__, value
+    raise TypeError(f"claim value of type {type(value).__name__}")
+
+
+def _claim_names(rules: Iterable[Rule]) -> tuple[str, ...]:
+    """Every CLAIM name the rules read (ACLs, formulas, filters), and the names derived from the caller."""
+    names = set(_DERIVED_CLAIMS)
+    for rule in rules:
+        names.update(value for kind, value in rule.acl.attributes if kind == "CLAIM")
+        for node in (rule.formula, *(flt.condition for flt in rule.filters)):
+            names.update(o.value[1] for o in operands_of(node)
+                         if o.kind == "attribute" and o.value[0] == "CLAIM")
+    return tuple(sorted(names))
+
+
+class _Grants:
+    """The rules that apply to one caller, by right: they depend on the caller's attributes only (never on the
+    clock), so callers with the same attributes share them."""
+
+    __slots__ = ("anonymous", "by_right", "claims", "view_only")
 
     def __init__(self, rules: list[Rule], caller: Caller, claim_paths: Iterable[str]) -> None:
-        claims = caller_claims(caller, claim_paths)
-        anonymous = _anonymous(caller)
-        self.env = Env(claims, anonymous, dt.datetime.now(dt.UTC))
-        applicable = [r for r in rules if r.acl.enabled and self._acl_applies(r, claims)]
+        self.claims = caller_claims(caller, claim_paths)
+        self.anonymous = _anonymous(caller)
+        applicable = [r for r in rules if r.acl.enabled and self._acl_applies(r, self.claims)]
         self.by_right = {right: [r for r in applicable if right in r.acl.rights] for right in RIGHTS}
         #: VIEW is granted by READ too; VIEW-only rules separately for the "view" answer
         self.by_right[VIEW] = [r for r in applicable if VIEW in r.acl.rights or READ in r.acl.rights]
         self.view_only = [r for r in applicable if VIEW in r.acl.rights and READ not in r.acl.rights]
-        self.submodels: dict[int, tuple[JSON, dict[int, bool | None]]] = {}
 
     @staticmethod
     def _acl_applies(rule: Rule, claims: dict[Any, list[Any]]) -> bool:
@@ -191,6 +229,17 @@ class _Plan:
             elif kind == "GLOBAL" and value == "ANONYMOUS":
                 subject = True
         return subject
+
+
+class _Plan:
+    """One request's decisions: the caller's grants with the clock read once (UTCNOW, LOCALNOW and the values
+    cached in :attr:`env` hold for this request only)."""
+
+    def __init__(self, grants: _Grants) -> None:
+        self.env = Env(grants.claims, grants.anonymous, dt.datetime.now(dt.UTC))
+        self.by_right = grants.by_right
+        self.view_only = grants.view_only
+        self.submodels: dict[int, tuple[JSON, dict[int, bool | None]]] = {}
 
     def submodel_value(self, rule: Rule, submodel: JSON) -> bool | None:
         """The rule's formula on the submodel alone (``$sme`` fields unknown), cached per submodel object."""
@@ -280,7 +329,11 @@ class RuleSet:
         self.source = source
         self._reach = {rule.number: _Reach.of(rule) for rule in rules}
         self._claim_paths = sorted({path for rule in rules for path in rule.claim_paths})
+        self._claim_names = _claim_names(rules)
         self._plans: dict[int, tuple[Caller, _Plan, float]] = {}
+        #: every request authenticates a new Caller: grants are shared by callers with equal attributes
+        self._grants: collections.OrderedDict[Hashable, _Grants] = collections.OrderedDict()
+        self._grants_lock = threading.Lock()
 
     @classmethod
     def from_text(cls, text: str, source: str = "<rules>") -> RuleSet:
@@ -312,11 +365,38 @@ class RuleSet:
         cached = self._plans.get(key)
         if cached is not None and cached[0] is caller and now - cached[2] < 1.0:
             return cached[1]
-        plan = _Plan(self.rules, caller, self._claim_paths)
+        plan = _Plan(self._grants_of(caller))
         if len(self._plans) > 256:
             self._plans.clear()
         self._plans[key] = (caller, plan, now)
         return plan
+
+    def _caller_key(self, caller: Caller) -> Hashable | None:
+        """What the grants of ``caller`` depend on; ``None`` for claims that have no safe key (not cached)."""
+        claims = caller.claims
+        try:
+            return (caller.port, caller.internal, caller.subject, caller.bpn, caller.contract_agreement,
+                    caller.roles, bool(claims),
+                    tuple(_frozen(claims[name]) if name in claims else _ABSENT for name in self._claim_names),
+                    tuple(_frozen(_claim_path(claims, pointer)) for pointer in self._claim_paths))
+        except TypeError:
+            return None
+
+    def _grants_of(self, caller: Caller) -> _Grants:
+        key = self._caller_key(caller)
+        if key is None:
+            return _Grants(self.rules, caller, self._claim_paths)
+        with self._grants_lock:
+            grants = self._grants.get(key)
+            if grants is not None:
+                self._grants.move_to_end(key)
+                return grants
+        grants = _Grants(self.rules, caller, self._claim_paths)
+        with self._grants_lock:
+            self._grants[key] = grants
+            if len(self._grants) > GRANTS_CACHED:
+                self._grants.popitem(last=False)
+        return grants
 
     # --- identifiables and routes ------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """IDTA-01004 access rules: decisions, formulas, filters, file errors with lines, reload and store pushdown."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -559,3 +560,47 @@ def test_pushdown_shapes() -> None:
     by_id = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("urn:sm:1")'}]))
     assert by_id.store_filter(PARTNER, "READ", "submodel") is None  # Query has no id filter
     assert by_id.store_filter(None, "READ", "submodel") == [Query()]  # the system sees everything
+
+
+def test_callers_with_equal_attributes_share_grants_and_others_do_not() -> None:
+    """Every request authenticates a new Caller; the rules that apply to it are worked out once per attribute set."""
+    ruleset = rules(
+        rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}],
+             {"$eq": [{"$attribute": {"CLAIM": "tier"}}, {"$strVal": "3"}]}),
+        rule([{"CLAIM": "role"}], ["UPDATE"], [{"ROUTE": "*"}]),
+        rule([{"CLAIMPATH": "/realm/groups"}], ["READ"], [{"ROUTE": "/shells"}]))
+
+    def partner(bpn: str = "BPNL000000000001", roles: frozenset[str] = frozenset(), **claims: Any) -> Caller:
+        return Caller(port="external", internal=False, subject="svc-a", bpn=bpn, roles=roles,
+                      claims={"tier": "3", "realm": {"groups": ["a", "b"]}, **claims})
+
+    def grants(caller: Caller) -> Any:
+        return ruleset._plan(caller).by_right
+
+    first = partner(jti="1")
+    assert grants(partner(jti="2")) is grants(first)  # a claim no rule reads does not matter
+    assert ruleset._plan(partner()) is not ruleset._plan(first)  # the clock is read per request
+    assert grants(partner(bpn="BPNL000000000002")) is not grants(first)
+    engineer = partner(roles=frozenset({"engineer"}))
+    assert grants(engineer) is not grants(first)
+    assert ruleset.allows(engineer, "UPDATE", Target("route", route="/x"))
+    assert not ruleset.allows(partner(), "UPDATE", Target("route", route="/x"))
+    assert grants(partner(tier="4")) is not grants(first)
+    assert not ruleset.allows(partner(tier="4"), "READ", OBJECTS["nameplate"])
+    assert ruleset.allows(partner(), "READ", OBJECTS["nameplate"])
+    assert grants(partner(tier=3)) is not grants(first)  # the same text, another JSON type
+    assert grants(partner(realm={"groups": ["a"]})) is not grants(first)
+    assert grants(partner(realm={"groups": ("a", "b")})) is not grants(first)
+
+
+def test_grants_are_shared_but_the_clock_is_not() -> None:
+    """UTCNOW is read per request even when the caller's grants come from the cache."""
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.3)
+    ruleset = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"ROUTE": "*"}], {"$gt": [
+        {"$attribute": {"GLOBAL": "UTCNOW"}}, {"$dateTimeVal": soon.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}]}))
+    before = Caller(port="external", internal=False, bpn="BPNL000000000001")
+    assert not ruleset.allows(before, "READ", Target("route", route="/shells"))
+    time.sleep(0.35)
+    after = Caller(port="external", internal=False, bpn="BPNL000000000001")
+    assert ruleset._plan(after).by_right is ruleset._plan(before).by_right
+    assert ruleset.allows(after, "READ", Target("route", route="/shells"))
