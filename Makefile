@@ -5,6 +5,10 @@ PORT ?= 8080
 DATA_DIR ?= ./data
 # sample inputs of the batch adapters, ingested by `make run` after the demo plant (exit code 1 = some rejected)
 SAMPLES ?= ../shared/samples
+# the demo's output ports: internal at /api/v3.1, partners at /external/api/v3.1 (rules and masking in deploy/);
+# the two secrets are demo values for this machine only, production takes them from its secret store
+PORTS_FILE ?= deploy/ports.demo.yaml
+DEMO_SECRETS = AAS_DATA_PLANE_SECRET=demo-data-plane-secret AAS_MASKING_SECRET=demo-masking-secret-not-for-production
 
 .PHONY: install run test bench
 
@@ -26,7 +30,7 @@ run: install
 	fi
 	@# the simulated PLC and the OPC UA gateway run beside the API (live values, write-back, StartPump), and stop with it
 	AAS_DATA_DIR=$(DATA_DIR) AAS_BIND=$(HOST):$(PORT) AAS_OPCUA_MAPPING=adapters/mappings/opcua_pump_line.yaml \
-		sh deploy/with_live_plc.sh $(PYTHON) -m gunicorn -c deploy/gunicorn.conf.py aas_server.wsgi:app
+		AAS_PORTS_FILE=$(PORTS_FILE) $(DEMO_SECRETS) sh deploy/with_live_plc.sh $(PYTHON) -m gunicorn -c deploy/gunicorn.conf.py aas_server.wsgi:app
 
 test: install
 	$(PYTHON) -m pytest -n 2 --dist loadfile -q -p no:cacheprovider
