@@ -14,13 +14,15 @@ audit with its form.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError
 from ..model import tree
-from ..model.paths import format_path, parse_path
+from ..model.paths import IdShortPath, format_path, parse_path
 from ..security.caller import Caller
 from ..store.base import JSON, Store
 from .audit import record_disclosure
@@ -30,6 +32,8 @@ from .masking_profile import (
     ProfileSource,
     Rule,
     load_profile,
+    semantic_id_of,
+    template_of,
 )
 from .masking_pseudonyms import EVERY_PARTNER, Pseudonyms
 from .masking_transforms import (
@@ -43,6 +47,8 @@ from .masking_transforms import (
 )
 
 if TYPE_CHECKING:
+    from submodels.templates import Template
+
     from .privacy import PrivacyEngine
 
 __all__ = ["Masker", "MaskingProfile", "MaskingProfileError", "ProfileSource", "load_profile", "marked"]
@@ -176,6 +182,7 @@ class _Run:
         self.pseudonyms = state.pseudonyms
         self.caller = caller
         self.submodel_id = header.get("id")
+        self.submodel_semantic_id = semantic_id_of(header)
         self.rules = [rule for rule in state.profile.rules if rule.applies_to(header, caller)]
         #: nothing can change: no rule applies and unmatched elements are kept
         self.inert = not self.rules and self.default.transform == "keep"
@@ -256,6 +263,8 @@ class _Run:
             masked = redact(element)
         elif transform == "generalize":
             masked = generalize(element, rule.generalization) if rule.generalization else None
+            if masked is not None and masked is not element and not self.fits_template(masked, slashed):
+                masked = None
         else:
             masked = pseudonymize(element, self.pseudonymizer(rule))
         if masked is None:
@@ -265,6 +274,25 @@ class _Run:
             return element
         self.disclosures.append((path, slashed, form))
         return marked(masked, form)
+
+    @functools.cached_property
+    def template(self) -> Template | None:
+        """The submodel's template, looked up only when a generalized value is checked against it."""
+        return template_of(self.submodel_semantic_id)
+
+    def fits_template(self, masked: JSON, slashed: str) -> bool:
+        """A generalized value still matches the pattern the submodel's template sets for the element (a
+        Catena-X date, say): a partner's aspect schema checks it."""
+        if masked.get("modelType") not in ("Property", "Range"):
+            return True
+        if self.template is None:
+            return True
+        try:
+            spec = self.template.element(format_path(_stored(slashed)))
+        except ValueError:  # an element the template does not know
+            return True
+        return spec.pattern is None or all(re.search(spec.pattern, str(masked[key]))
+                                           for key in ("value", "min", "max") if key in masked)
 
     def pseudonymizer(self, rule: Rule) -> Any:
         pseudonyms = self.pseudonyms
@@ -302,5 +330,9 @@ class _Run:
         for path, slashed, form in self.disclosures:
             below = path.startswith((f"{within}.", f"{within}["))
             if not within or below or (path == within and form != "dropped"):
-                stored = tuple(int(s) if s.isdigit() else s for s in slashed[1:].split("/"))
-                record_disclosure(self.submodel_id, format_path(stored), form)
+                record_disclosure(self.submodel_id, format_path(_stored(slashed)), form)
+
+
+def _stored(slashed: str) -> IdShortPath:
+    """``"/Coll/List/2/X"`` -> ``("Coll", "List", 2, "X")``: a stored path from the slash form rules match."""
+    return tuple(int(s) if s.isdigit() else s for s in slashed[1:].split("/"))

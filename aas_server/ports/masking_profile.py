@@ -164,6 +164,11 @@ def semantic_id_of(obj: Mapping[str, Any]) -> str:
     return str(keys[0].get("value", "")) if keys else ""
 
 
+def template_of(submodel_semantic_id: str) -> registry.Template | None:
+    """The registered template with this submodel semanticId, if any."""
+    return next((t for t in registry.TEMPLATES.values() if t.semantic_id == submodel_semantic_id), None)
+
+
 def slash_path(segments: Sequence[str | int]) -> str:
     """``("Coll", "List", 2, "X")`` -> ``"/Coll/List/2/X"``: the form path globs are compiled against (an idShort
     starts with a letter, so a segment of digits is a list index)."""
@@ -391,8 +396,7 @@ class _ProfileReader:
             except ValueError as e:
                 self.fail(mark_at(match, "template"), str(e))
                 return None
-        semantic_id = match.get("submodel_semantic_id")
-        return next((t for t in registry.TEMPLATES.values() if t.semantic_id == semantic_id), None)
+        return template_of(str(match.get("submodel_semantic_id", "")))
 
     def check_against_template(self, rule: Rule, template: registry.Template, mark: tuple[int, int]) -> None:
         """Refuse what would break a partner's typed schema: dropping a required element, hashing a non-string

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -146,8 +147,10 @@ def _coarsen(lexical: str, value_type: str, how: Generalization, upper: bool) ->
         text = _number(lexical, value_type, how, upper)
     elif value_type in ("xs:date", "xs:dateTime", "xs:time"):
         text = _truncate(lexical, value_type, how.truncate)
-    elif value_type in STRING_TYPES and how.prefix is not None:
-        text = _prefix(lexical, how)
+    elif value_type in STRING_TYPES:
+        text = _truncate_text(lexical, how.truncate) if how.truncate is not None else None
+        if text is None and how.prefix is not None:
+            text = _prefix(lexical, how)
     else:
         text = None
     if text is None:
@@ -209,6 +212,32 @@ def _truncate(lexical: str, value_type: str, level: str | None) -> str | None:
                               hour=value.hour if keep > 3 else 0, minute=value.minute if keep > 4 else 0,
                               second=0, microsecond=0)
     return str(datatypes.xsd_repr(value))
+
+
+#: the lexical forms of xs:date and xs:dateTime: year, month, day, [hour, minute, second, fraction], zone
+_DATE_TEXT = re.compile(r"(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})"
+                        r"(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})([.][0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?")
+
+
+def _truncate_text(text: str, level: str) -> str | None:
+    """A text holding an xs:date or xs:dateTime (as Catena-X aspects type dates: xs:string with a pattern),
+    truncated in its own lexical form: a date stays a date, the zone stays as written (``Z`` or an offset), each
+    truncated digit becomes its field's least value and a fraction keeps its length, so a pattern the text
+    matched still matches. ``None`` for any other text."""
+    found = _DATE_TEXT.fullmatch(text)
+    if found is None:
+        return None
+    year, month, day, hour, minute, _, fraction, zone = found.groups()
+    try:  # a real date: no 2021-02-30, no hour 25
+        datatypes.from_xsd(text, datatypes.DateTime if hour is not None else datatypes.Date)
+    except (ValueError, TypeError, NotImplementedError):  # the SDK has no years before 1
+        return None
+    keep = _FIELDS_KEPT[level]
+    out = f"{year}-{month if keep > 1 else '01'}-{day if keep > 2 else '01'}"
+    if hour is not None:
+        out += f"T{hour if keep > 3 else '00'}:{minute if keep > 4 else '00'}:00"
+        out += "." + "0" * (len(fraction) - 1) if fraction else ""
+    return out + (zone or "")
 
 
 def _prefix(text: str, how: Generalization) -> str:

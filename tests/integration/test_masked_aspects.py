@@ -8,9 +8,8 @@ available here. The schema is derived from ``submodels.catenax`` (itself transcr
 collection an array, each property a string with the SAMM regular expression. A value without a required property
 fails it (the check can fail); a profile that would redact one is refused when it is loaded.
 
-Not covered yet: ``generalize: {truncate: month}`` on ``manufacturingInformation.date``. Catena-X types dates as
-xs:string with a pattern, and truncation applies to xs:date/xs:dateTime valueTypes only, so such a rule would fall
-back to redacting a required value (asked of the masking module; see the README's known limits).
+Catena-X types dates as xs:string with a pattern: ``generalize: {truncate: month}`` truncates such a text in its
+own lexical form (the offset as written), so the required ``manufacturingInformation.date`` stays in the aspect.
 """
 from __future__ import annotations
 
@@ -60,6 +59,10 @@ rules:
   - name: the site's function is kept (a keep rule before broader ones)
     match: {template: cx_serial_part, path: "manufacturingInformation.sites[*].function"}
     transform: keep
+  - name: the manufacturing date to the month (the aspect requires it, so generalized, not withheld)
+    match: {template: cx_serial_part, path: manufacturingInformation.date}
+    transform: generalize
+    generalize: {truncate: month}
   - name: the customer's name for the part is theirs
     match: {template: cx_serial_part, path: partTypeInformation.nameAtCustomer}
     transform: drop
@@ -134,6 +137,8 @@ def test_masked_serial_part_value_is_schema_valid(client: FlaskClient) -> None:
     assert masked["manufacturingInformation"]["sites"][0]["function"] == "production"
     assert "CPX80-2021-0042" not in json.dumps(masked)
     assert "nameAtCustomer" not in masked["partTypeInformation"]
+    assert _get(client, "", "/$value")["manufacturingInformation"]["date"] == "2021-04-19T09:30:00+00:00"
+    assert masked["manufacturingInformation"]["date"] == "2021-04-01T00:00:00+00:00"
 
 
 def test_masked_serial_part_keeps_its_template_value_types(client: FlaskClient) -> None:

@@ -184,6 +184,20 @@ GENERALIZE_CASES = [
     ("xs:double", "-1.7976931348623157E308", "{bucket: 1000}", "-1.7976931348623157e+308"),
     ("xs:decimal", "1" + "0" * 500 + ".5", "{decimals: 0}", None),  # beyond 400 digits: withheld
     ("xs:string", "abc", "{bucket: 10}", None),  # no option fits text
+    # texts holding a date or timestamp (Catena-X types dates as xs:string): truncated in their own lexical form
+    ("xs:string", "2021-04-19T09:30:00+00:00", "{truncate: month}", "2021-04-01T00:00:00+00:00"),
+    ("xs:string", "2021-04-19T09:30:45.250Z", "{truncate: hour}", "2021-04-19T09:00:00.000Z"),
+    ("xs:string", "2021-04-19T09:30:45-05:00", "{truncate: minute}", "2021-04-19T09:30:00-05:00"),
+    ("xs:string", "2021-04-19T09:30:45", "{truncate: day}", "2021-04-19T00:00:00"),
+    ("xs:string", "2021-04-19+02:00", "{truncate: year}", "2021-01-01+02:00"),
+    ("xs:string", "2021-04-19", "{truncate: month}", "2021-04-01"),
+    ("xs:normalizedString", "2021-04-19Z", "{truncate: hour}", "2021-04-19Z"),
+    ("xs:string", "2021-02-30", "{truncate: month}", None),  # no such date: not a date
+    ("xs:string", "2021-04-19T25:00:00Z", "{truncate: month}", None),
+    ("xs:string", " 2021-04-19", "{truncate: month}", None),  # in a text, spaces count: not a date
+    ("xs:string", "19.04.2021", "{truncate: month}", None),
+    ("xs:string", "DE-123456", "{truncate: month, prefix: 3}", "DE-*"),  # no date: the prefix fits
+    ("xs:string", "2021-04-19", "{truncate: year, prefix: 3}", "2021-01-01"),  # a date: truncated
 ]
 
 
@@ -199,6 +213,50 @@ def test_generalize_stays_in_the_value_type(store: Any, value_type: str, value: 
         assert "value" not in element and form(element) == "redacted"
     else:
         assert element["value"] == expected and form(element) == "generalized"
+
+
+SERIAL_PART_DATE = "  - match: {template: cx_serial_part, path: manufacturingInformation.date}\n    transform: generalize\n"
+
+
+def serial_part(date: str) -> JSON:
+    from submodels.catenax import SERIAL_PART_TEMPLATE
+
+    return SERIAL_PART_TEMPLATE.build("urn:test:sm:serial-part", {
+        "catenaXId": "urn:uuid:5f0e7c1e-0000-4000-8000-000000000001",
+        "localIdentifiers[0].key": "partInstanceId", "localIdentifiers[0].value": "SN-1",
+        "manufacturingInformation.date": date, "manufacturingInformation.country": "DEU",
+        "partTypeInformation.manufacturerPartId": "M-1", "partTypeInformation.nameAtManufacturer": "Pump"})
+
+
+def masked_date(masked: JSON) -> JSON:
+    return next(e for e in top(masked, "manufacturingInformation")["value"] if e["idShort"] == "date")
+
+
+@pytest.mark.parametrize(("date", "expected"), [
+    ("2021-04-19T09:30:00+00:00", "2021-04-01T00:00:00+00:00"),
+    ("2021-04-19T09:30:00.5Z", "2021-04-01T00:00:00.0Z"),
+    ("2021-04-19", "2021-04-01"),
+])
+def test_truncated_catena_x_dates_stay_valid_for_the_aspect(store: Any, date: str, expected: str) -> None:
+    """The SerialPart's required date (xs:string with the SAMM date pattern) is truncated, not withheld, and the
+    template finds nothing wrong with the masked submodel."""
+    from submodels.catenax import SERIAL_PART_TEMPLATE
+
+    rules = SERIAL_PART_DATE + "    generalize: {truncate: month}\n"
+    masked = valid(masker(rules, store).mask_submodel(serial_part(date), PARTNER_A))
+    assert (masked_date(masked)["value"], form(masked_date(masked))) == (expected, "generalized")
+    assert [finding for finding in SERIAL_PART_TEMPLATE.check(masked) if finding.severity == "error"] == []
+
+
+def test_a_generalized_text_breaking_its_template_pattern_is_redacted(store: Any) -> None:
+    """A prefix cut that leaves the date pattern of the aspect is withheld rather than served invalid; a cut
+    that keeps it (``2024`` + ``-01-01``) is served."""
+    cut = valid(masker(SERIAL_PART_DATE + "    generalize: {prefix: 4}\n", store).mask_submodel(
+        serial_part("2024-05-03"), PARTNER_A))
+    assert "value" not in masked_date(cut) and form(masked_date(cut)) == "redacted"
+    kept = valid(masker(SERIAL_PART_DATE + "    generalize: {prefix: 4, fill: '-01-01'}\n", store).mask_submodel(
+        serial_part("2024-05-03"), PARTNER_A))
+    assert masked_date(kept)["value"] == "2024-01-01"
 
 
 def test_generalize_range_widens_to_bucket_bounds_and_cuts_multi_language_texts(store: Any) -> None:
