@@ -49,6 +49,7 @@ import functools
 import re
 import threading
 import time
+import weakref
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
@@ -330,7 +331,8 @@ class RuleSet:
         self._reach = {rule.number: _Reach.of(rule) for rule in rules}
         self._claim_paths = sorted({path for rule in rules for path in rule.claim_paths})
         self._claim_names = _claim_names(rules)
-        self._plans: dict[int, tuple[Caller, _Plan, float]] = {}
+        #: the plan of each live Caller (one per request), dropped with it: a plan holds the submodels it decided on
+        self._plans: dict[int, tuple[weakref.ref[Caller], _Plan, float]] = {}
         #: every request authenticates a new Caller: grants are shared by callers with equal attributes
         self._grants: collections.OrderedDict[Hashable, _Grants] = collections.OrderedDict()
         self._grants_lock = threading.Lock()
@@ -363,13 +365,19 @@ class RuleSet:
         key = id(caller)
         now = time.monotonic()
         cached = self._plans.get(key)
-        if cached is not None and cached[0] is caller and now - cached[2] < 1.0:
+        if cached is not None and cached[0]() is caller and now - cached[2] < 1.0:
             return cached[1]
         plan = _Plan(self._grants_of(caller))
-        if len(self._plans) > 256:
+        if len(self._plans) > 256:  # callers kept alive elsewhere
             self._plans.clear()
-        self._plans[key] = (caller, plan, now)
+        self._plans[key] = (weakref.ref(caller, functools.partial(self._forget, key)), plan, now)
         return plan
+
+    def _forget(self, key: int, dead: weakref.ref[Caller]) -> None:
+        """A caller is gone (before its id can be reused): its plan goes too."""
+        entry = self._plans.get(key)
+        if entry is not None and entry[0]() is None:
+            self._plans.pop(key, None)
 
     def _caller_key(self, caller: Caller) -> Hashable | None:
         """What the grants of ``caller`` depend on; ``None`` for claims that have no safe key (not cached)."""

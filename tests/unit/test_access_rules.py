@@ -604,3 +604,14 @@ def test_grants_are_shared_but_the_clock_is_not() -> None:
     after = Caller(port="external", internal=False, bpn="BPNL000000000001")
     assert ruleset._plan(after).by_right is ruleset._plan(before).by_right
     assert ruleset.allows(after, "READ", Target("route", route="/shells"))
+
+
+def test_a_plan_lives_as_long_as_its_caller() -> None:
+    """A request's plan holds the submodels it decided on: it must go with the request's caller."""
+    ruleset = rules(rule([{"CLAIM": "BPN"}], ["READ"], [{"IDENTIFIABLE": '$sm("*")'}]))
+    callers = [Caller(port="external", internal=False, bpn="BPNL000000000001") for _ in range(3)]
+    for caller in callers:
+        assert ruleset.allows(caller, "READ", OBJECTS["nameplate"])
+    assert len(ruleset._plans) == 3
+    del caller, callers
+    assert not ruleset._plans
