@@ -53,14 +53,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from asyncua import ua
 
 from submodels import templates as registry
 
 from ..conversions import _ID_SHORT, _plain, _type_of, convert_unit
 from ..mapping_file import MappingError, _Builder, _checksum
-from ..mapping_yaml import Loader, Problems, YamlMap, YamlSeq, mark_at
+from ..mapping_yaml import Problems, YamlMap, YamlSeq, YamlSyntaxError, load_marked, mark_at
 
 __all__ = ["Credentials", "MappingError", "MethodBinding", "NodeBinding", "OpcUaMapping", "Security",
            "SourceSpec", "SubmodelTarget", "load", "parse"]
@@ -259,20 +258,10 @@ def load(path: str | Path, templates: Callable[[str], registry.Template] = regis
 def parse(text: str, file: str = "<mapping>", templates: Callable[[str], registry.Template] = registry.get_template,
           checksum: str | None = None, base: Path | None = None) -> OpcUaMapping:
     """Validate mapping text (see :func:`load`); relative certificate paths are taken from ``base``."""
-    loader = Loader(text)
-    loader.duplicates = []
     try:
-        doc = loader.get_single_data()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise MappingError(file, [(mark.line + 1 if mark else 0, mark.column + 1 if mark else 0,
-                                   f"not valid YAML: {e.problem or e}")]) from e
-    except yaml.YAMLError as e:
-        raise MappingError(file, [(0, 0, f"not valid YAML: {e}")]) from e
-    finally:
-        loader.dispose()
-    problems = Problems()
-    problems.items.extend(loader.duplicates)
+        doc, problems = load_marked(text)
+    except YamlSyntaxError as e:
+        raise MappingError(file, [e.problem]) from e
     if not isinstance(doc, YamlMap):
         raise MappingError(file, [(1, 1, "a mapping file holds a YAML mapping (version, adapter, sources)")])
     built = _OpcUaBuilder(problems, templates, base or Path(".")).mapping(
