@@ -16,7 +16,7 @@ from .ports import audit_cli, masking_cli
 from .registry import cli as registry_cli
 from .services import backup, environment
 from .settings import Settings
-from .store import open_store
+from .store import opened_store
 
 logger = logging.getLogger("aas_server.cli")
 
@@ -38,34 +38,25 @@ def _load_demo(settings: Settings) -> int:
     from .demo import build_demo_plant
 
     env = environment.from_sdk(*build_demo_plant())
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         count = environment.import_environment(store, env)
-    finally:
-        store.close()
     print(f"demo plant loaded: {count} identifiables, {len(env.files)} files", file=sys.stderr)
     return 0
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         for path in args.files:
             env = environment.read_environment(Path(path).read_bytes(), str(path))
             with tqdm(total=len(env), desc=Path(path).name, unit="obj", disable=args.quiet) as bar:
                 count = environment.import_environment(store, env, bar.update)
             print(f"{path}: {count} identifiables, {len(env.files)} files imported", file=sys.stderr)
-    finally:
-        store.close()
     return 0
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         env = environment.collect(store, None, None, include_concept_descriptions=True)
-    finally:
-        store.close()
     if args.output == "-":
         environment.write_environment(env, args.format, sys.stdout.buffer)
     else:
@@ -76,23 +67,17 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         with open(args.output, "wb") as out:
             summary = backup.backup(store, out)
-    finally:
-        store.close()
     print(f"backed up {json.dumps(summary.as_json())} to {args.output}", file=sys.stderr)
     return 0
 
 
 def _restore(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         with open(args.input, "rb") as source:
             summary = backup.restore(store, source)
-    finally:
-        store.close()
     print(f"restored {json.dumps(summary.as_json())} from {args.input}", file=sys.stderr)
     return 0
 

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..settings import Settings
-from ..store import open_store
+from ..store import opened_store
 from ..store.base import PageRequest
 from . import audit
 
@@ -26,8 +26,7 @@ def register(commands: Any) -> None:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         after = audit.since_key(args.since) if args.since else None
         shown = 0
         while shown < args.limit:
@@ -39,16 +38,11 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
             if page.next_after is None:
                 break
             after = page.next_after
-    finally:
-        store.close()
     return 0
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         json.dump(audit.get_record(store, args.release_id), sys.stdout, indent=2, ensure_ascii=False)
         print()
-    finally:
-        store.close()
     return 0

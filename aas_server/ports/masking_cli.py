@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from ..settings import Settings
-from ..store import open_store
+from ..store import opened_store
 from .masking_pseudonyms import EVERY_PARTNER, reveal_token
 
 
@@ -24,11 +24,8 @@ def register(commands: Any) -> None:
 
 def _reveal(args: argparse.Namespace, settings: Settings) -> int:
     """:raises NotFoundError: no such token in the vault (exit status 2)"""
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         origin = reveal_token(store, args.token)
-    finally:
-        store.close()
     partner = None if origin.partner == EVERY_PARTNER else origin.partner  # a key shared by every partner
     print(json.dumps({"token": args.token, "partner": partner, "value": origin.value}, ensure_ascii=False))
     return 0

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from ..settings import Settings
-from ..store import open_store
+from ..store import opened_store
 from .outbox import Pusher
 from .sync import resync
 
@@ -23,8 +23,7 @@ def register(commands: Any) -> None:
 
 
 def _push(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         pusher = Pusher(store, settings)
         if args.once:
             pushed, failed = pusher.push_due()
@@ -32,15 +31,10 @@ def _push(args: argparse.Namespace, settings: Settings) -> int:
             return 1 if failed else 0
         pusher.run(threading.Event())
         return 0
-    finally:
-        store.close()
 
 
 def _resync(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         count = resync(store)  # type: ignore[arg-type]
-    finally:
-        store.close()
     print(f"registry resync: {count} shell descriptors derived", file=sys.stderr)
     return 0

@@ -15,7 +15,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 
 from basyx.aas import model
 from basyx.aas.adapter import aasx
-from basyx.aas.adapter.json import read_aas_json_file, write_aas_json_file
+from basyx.aas.adapter.json import read_aas_json_file
 from basyx.aas.adapter.xml import read_aas_xml_file, write_aas_xml_file
 from lxml import etree
 

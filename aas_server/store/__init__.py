@@ -1,6 +1,8 @@
 """Stores keep the canonical JSON of identifiables and submodel elements; see ``base.Store``."""
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 
 from ..settings import Settings
@@ -17,3 +19,13 @@ def open_store(settings: Settings) -> Store:
 
     synced: Store = RegistrySyncStore(store, push=bool(settings.registry_push_url))  # type: ignore[assignment]
     return synced
+
+
+@contextlib.contextmanager
+def opened_store(settings: Settings) -> Iterator[Store]:
+    """``with opened_store(settings) as store:`` the store of a command, closed when it is done."""
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()
