@@ -188,14 +188,15 @@ def bulk_submodel_descriptors() -> Response:
 
 def _bulk(kind: str) -> Response:
     handle = services().registry.bulk(kind, request.method, body())
-    base = request.path.rsplit("/bulk/", 1)[0]
+    base = request.script_root + request.path.rsplit("/bulk/", 1)[0]  # the port's prefix: the same port answers
     return Response(status=202, headers={"Location": f"{base}/bulk/status/{handle}"})
 
 
 @bp.get("/bulk/status/<handle>")
 def bulk_status(handle: str) -> Response:
     services().registry.bulk_outcome(handle)  # 404 when unknown; bulk requests finish before their 202
-    return Response(status=302, headers={"Location": request.path.replace("/bulk/status/", "/bulk/result/")})
+    return Response(status=302, headers={
+        "Location": request.script_root + request.path.replace("/bulk/status/", "/bulk/result/")})
 
 
 @bp.get("/bulk/result/<handle>")

@@ -36,6 +36,8 @@ PROBES = ("/health/live", "/health/ready")
 #: Operation invocation may write back to devices: never through an external port
 INVOKE_SUFFIXES = ("/invoke", "/invoke/$value", "/invoke-async", "/invoke-async/$value")
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
+#: POST routes that only read (a search with a body): open on read-only ports too
+READING_POSTS = ("/lookup/shellsByAssetLink",)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -118,7 +120,8 @@ def install(app: Flask, settings: Settings, inner: Store) -> None:
         caller = authenticators[spec.name].authenticate(request.headers)
         g.caller = caller
         scope.enter_context(acting_as(caller))
-        if not spec.internal and not spec.writable and request.method not in READ_METHODS:
+        if not spec.internal and not spec.writable and request.method not in READ_METHODS and not (
+                request.method == "POST" and request.path.endswith(READING_POSTS)):
             raise ForbiddenError(f"port {spec.name!r} is read-only")
 
     @app.after_request

@@ -20,13 +20,13 @@ from ..errors import ConflictError, ForbiddenError, NotFoundError
 from ..model import tree
 from ..model.index import index_fields
 from ..model.paths import IdShortPath, format_path, parse_path
+from ..registry.service import BULK_COLLECTION
 from ..security.caller import Caller, current_caller
 from ..security.visibility import DEFAULT_PUBLIC_NAMES, visible_asset_ids
 from ..services.identifiables import referenced_submodel
 from ..store.base import JSON, Attachment, Page, PageRequest, Query, Store
 from .audit import collecting
 from .audit import record_disclosure as disclose
-from .masking_transforms import marked, redact
 
 if TYPE_CHECKING:
     from ..security.access_rules import RuleSet, RuleSource
@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 
 #: record collections a caller of a port reaches through the API; any other (lineage, token vault, budgets, ...) is
 #: internal and answers like a missing record to callers of external ports
-_API_RECORDS = ("operation-results", "packages")
+_API_RECORDS = ("operation-results", "packages", BULK_COLLECTION)
+#: the field of a bulk registry request's outcome (read by its handle) naming who made the request: only that
+#: caller reads it; never served
+_REQUESTER = "requester"
 #: the kinds the access rules know as targets (registry descriptors are served by other ports' stores)
 _RULE_KINDS = ("shell", "submodel", "concept_description", "shell_descriptor", "submodel_descriptor")
 _LABELS = {"shell": "shell", "submodel": "submodel", "concept_description": "concept description"}
@@ -357,6 +360,10 @@ class PolicyStore:
         return Page([r for r in shown if r is not None], found.next_after)
 
     def _shown_record(self, caller: Caller, collection: str, record: JSON) -> JSON | None:
+        if collection == BULK_COLLECTION:
+            if not caller.internal and record.get(_REQUESTER) != _requester(caller):
+                return None
+            return {k: v for k, v in record.items() if k != _REQUESTER}
         if collection == "packages":
             return record if self._package_disclosed(caller, record["packageId"]) else None
         if collection == "operation-results":
@@ -498,6 +505,9 @@ class PolicyStore:
 
     def put_record(self, collection: str, key: str, doc: JSON) -> None:
         self._require_api_records(collection, key)
+        caller = self._caller()
+        if collection == BULK_COLLECTION and caller is not None:
+            doc = {**doc, _REQUESTER: _requester(caller)}
         self.inner.put_record(collection, key, doc)
 
     def delete_record(self, collection: str, key: str) -> None:
@@ -515,10 +525,9 @@ class PolicyStore:
         self.inner.close()
 
 
-def _redacted(element: JSON) -> JSON:
-    """What VIEW without READ shows of an element: no value and no children, marked as masking marks it."""
-    key = tree.CHILDREN_KEY.get(element.get("modelType", ""))
-    return marked(dict(redact({k: v for k, v in element.items() if k != key})), "redacted")
+def _requester(caller: Caller) -> JSON:
+    """Who made a bulk request, as kept with its outcome."""
+    return {"port": caller.port, "partner": caller.partner}
 
 
 def _masking_identity(caller: Caller) -> tuple[Any, ...]:
