@@ -54,8 +54,9 @@ def load_arguments() -> argparse.ArgumentParser:
     return parser
 
 
-def serve(settings: Settings, app: str = "aas_server.wsgi:app", workers: int = 4) -> GunicornServer:
-    env = {"AAS_DATA_DIR": settings.data_dir, "AAS_LOG_LEVEL": "WARNING"}
+def serve(settings: Settings, app: str = "aas_server.wsgi:app", workers: int = 4,
+          extra_env: dict[str, str] | None = None) -> GunicornServer:
+    env = {"AAS_DATA_DIR": settings.data_dir, "AAS_LOG_LEVEL": "WARNING", **(extra_env or {})}
     if settings.mongodb_uri:
         env.update(AAS_MONGODB_URI=settings.mongodb_uri, AAS_MONGODB_DATABASE=settings.mongodb_database)
     return GunicornServer(env, workers=workers, threads=4, log_dir=Path(settings.data_dir), app=app)

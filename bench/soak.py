@@ -70,7 +70,8 @@ def main() -> None:
     with store_settings(args.store) as settings:
         with opened(settings) as store:
             store.create("submodel", submodel(SUBMODEL_ID, 100))
-        with serve(settings, workers=args.workers) as server:
+        # no worker recycling during the soak: the point is to see whether a worker's memory grows
+        with serve(settings, workers=args.workers, extra_env={"AAS_MAX_REQUESTS": "0"}) as server:
             peak = _run_mix(server.url, 10, None)
             maximum = sum(r.rps for r in peak)
             rate = maximum * args.fraction / CLIENTS
