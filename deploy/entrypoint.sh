@@ -11,6 +11,6 @@ role="${1:-api}"
 case "$role" in
   api) exec python -m gunicorn -c "$here/gunicorn.conf.py" "$@" aas_server.wsgi:app ;;
   gateway) exec aas-server gateway --mapping "${AAS_GATEWAY_MAPPING:?set AAS_GATEWAY_MAPPING}" "$@" ;;
-  plc-sim) exec aas-server plc-sim --port "${AAS_PLC_SIM_PORT:-4840}" "$@" ;;
+  plc-sim) exec aas-server plc-sim --host 0.0.0.0 --port "${AAS_PLC_SIM_PORT:-4840}" "$@" ;;
   *) exec "$role" "$@" ;;
 esac
