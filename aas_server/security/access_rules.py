@@ -206,12 +206,14 @@ def _claim_names(rules: Iterable[Rule]) -> tuple[str, ...]:
 
 class _Grants:
     """The rules that apply to one caller, by right: they depend on the caller's attributes only (never on the
-    clock), so callers with the same attributes share them."""
+    clock), so callers with the same attributes share them. Only the claims the rules read are kept: callers that
+    share grants agree on exactly those, and a claim a rule reads that was missed would be absent (deny), never
+    another caller's."""
 
     __slots__ = ("anonymous", "by_right", "claims", "view_only")
 
-    def __init__(self, rules: list[Rule], caller: Caller, claim_paths: Iterable[str]) -> None:
-        self.claims = caller_claims(caller, claim_paths)
+    def __init__(self, rules: list[Rule], caller: Caller, claim_paths: Iterable[str], read: frozenset[Any]) -> None:
+        self.claims = {k: v for k, v in caller_claims(caller, claim_paths).items() if k in read}
         self.anonymous = _anonymous(caller)
         applicable = [r for r in rules if r.acl.enabled and self._acl_applies(r, self.claims)]
         self.by_right = {right: [r for r in applicable if right in r.acl.rights] for right in RIGHTS}
@@ -331,6 +333,7 @@ class RuleSet:
         self._reach = {rule.number: _Reach.of(rule) for rule in rules}
         self._claim_paths = sorted({path for rule in rules for path in rule.claim_paths})
         self._claim_names = _claim_names(rules)
+        self._read_claims = frozenset(self._claim_names) | {claim_path_key(p) for p in self._claim_paths}
         #: the plan of each live Caller (one per request), dropped with it: a plan holds the submodels it decided on
         self._plans: dict[int, tuple[weakref.ref[Caller], _Plan, float]] = {}
         #: every request authenticates a new Caller: grants are shared by callers with equal attributes
@@ -393,13 +396,13 @@ class RuleSet:
     def _grants_of(self, caller: Caller) -> _Grants:
         key = self._caller_key(caller)
         if key is None:
-            return _Grants(self.rules, caller, self._claim_paths)
+            return _Grants(self.rules, caller, self._claim_paths, self._read_claims)
         with self._grants_lock:
             grants = self._grants.get(key)
             if grants is not None:
                 self._grants.move_to_end(key)
                 return grants
-        grants = _Grants(self.rules, caller, self._claim_paths)
+        grants = _Grants(self.rules, caller, self._claim_paths, self._read_claims)
         with self._grants_lock:
             self._grants[key] = grants
             if len(self._grants) > GRANTS_CACHED:
