@@ -30,3 +30,16 @@ def test_bad_config_is_refused_with_its_path(tmp_path, content, message):
     with pytest.raises(InvalidRequestError) as info:
         Settings.load({"AAS_CONFIG_FILE": str(config)})
     assert message in str(info.value)
+
+
+def test_readme_lists_every_setting_and_gunicorn_variable():
+    """README's configuration table is the operator's one reference: it must name every setting."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    gunicorn = set(re.findall(r'"(AAS_[A-Z_]+)"', (root / "deploy" / "gunicorn.conf.py").read_text()))
+    wanted = {f"AAS_{field.name.upper()}" for field in dataclasses.fields(Settings)} | gunicorn
+    assert sorted(name for name in wanted if f"`{name}`" not in readme) == []
