@@ -81,7 +81,7 @@ def read_environment(data: bytes, name: str = "upload") -> Environment:
     files = aasx.DictSupplementaryFileContainer()
     try:
         if kind == "aasx":
-            object_store: model.DictObjectStore = model.DictObjectStore()
+            object_store: model.DictIdentifiableStore = model.DictIdentifiableStore()
             with _PackageReader(io.BytesIO(data), failsafe=False) as reader:
                 reader.read_into(object_store, files)
         elif kind == "xml":
@@ -216,8 +216,8 @@ def write_environment(env: Environment, fmt: str, out: IO[bytes]) -> None:
         writer.write_all_aas_objects("/aasx/data.xml", object_store, files)
 
 
-def _to_sdk(env: Environment) -> model.DictObjectStore:
-    store: model.DictObjectStore = model.DictObjectStore()
+def _to_sdk(env: Environment) -> model.DictIdentifiableStore:
+    store: model.DictIdentifiableStore = model.DictIdentifiableStore()
     for kind, objects in env.objects.items():
         for obj in objects:
             store.add(codec.to_sdk(obj, codec.IDENTIFIABLE_CLASSES[kind], codec.MODEL_TYPES[kind]))
