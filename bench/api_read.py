@@ -6,10 +6,10 @@ Run: python -m bench.api_read [--seconds 10] [--concurrency 4] [--store mongo|em
 from __future__ import annotations
 
 from aas_server.model.ids import encode_id
+from aas_server.store import opened_store
 from bench.fixtures import (
     STORES,
     load_arguments,
-    opened,
     serve,
     store_settings,
     submodel,
@@ -23,7 +23,7 @@ def main() -> None:
     print(f"# gunicorn {args.workers} workers x 4 threads, {args.concurrency} client processes, {args.seconds:g} s each")
     for kind in args.store or STORES:
         with store_settings(kind) as settings:
-            with opened(settings) as store:
+            with opened_store(settings) as store:
                 store.create("submodel", submodel(sm_id, 100))
             with serve(settings, "bench.bare_app:app", args.workers) as bare:
                 ceiling = run_load(f"{bare.url}/bare", seconds=args.seconds, concurrency=args.concurrency)

@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from aas_server.settings import Settings
-from aas_server.store import open_store
-from aas_server.store.base import Store
 from tests.harness.server import GunicornServer
 
 STORES = ("mongo", "embedded")
@@ -33,15 +31,6 @@ def store_settings(kind: str) -> Iterator[Settings]:
 
     with FerretDB(data_dir / "ferretdb") as server:
         yield Settings(mongodb_uri=server.uri, mongodb_database=database, data_dir=str(data_dir))
-
-
-@contextlib.contextmanager
-def opened(settings: Settings) -> Iterator[Store]:
-    store = open_store(settings)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def load_arguments() -> argparse.ArgumentParser:

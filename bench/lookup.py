@@ -17,7 +17,8 @@ from tqdm import tqdm
 
 from aas_server.model.ids import encode_id
 from aas_server.store.base import Store
-from bench.fixtures import STORES, opened, serve, store_settings
+from aas_server.store import opened_store
+from bench.fixtures import STORES, serve, store_settings
 from bench.load import run_load
 
 
@@ -48,7 +49,7 @@ def main() -> None:
     for kind in args.store or ["embedded"]:
         count = args.count if kind == "embedded" else args.mongo_count
         with store_settings(kind) as settings:
-            with opened(settings) as store:
+            with opened_store(settings) as store:
                 load(store, kind, count)
             target = bench_shell(count // 2)
             asset_id = target["assetInformation"]["specificAssetIds"][0]

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from adapters.opcua.batch import HEALTH
 from bench import opcua_rig
-from bench.fixtures import opened, store_settings
+from aas_server.store import opened_store
+from bench.fixtures import store_settings
 
 HEALTH_KEY = "bench-line/bench"
 
@@ -38,7 +39,7 @@ def counters(record: dict) -> tuple[int, int, float]:
 
 
 def run(kind: str, nodes: int, interval_s: float, seconds: float) -> None:
-    with store_settings(kind) as settings, opened(settings) as store:
+    with store_settings(kind) as settings, opened_store(settings) as store:
         folder = Path(settings.data_dir)
         with opcua_rig.plc(folder, nodes, interval_s) as url:
             mapping = opcua_rig.mapping_file(folder, url, opcua_rig.Layout(nodes))

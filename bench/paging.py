@@ -11,7 +11,8 @@ import time
 import requests
 from tqdm import tqdm
 
-from bench.fixtures import STORES, opened, serve, store_settings, submodel
+from aas_server.store import opened_store
+from bench.fixtures import STORES, serve, store_settings, submodel
 
 
 def main() -> None:
@@ -26,7 +27,7 @@ def main() -> None:
 
 def _measure(kind: str, count: int, page_size: int) -> None:
     with store_settings(kind) as settings:
-        with opened(settings) as store:
+        with opened_store(settings) as store:
             for i in tqdm(range(count), desc=f"loading submodels [{kind}]", unit="sm", mininterval=5):
                 store.create("submodel", submodel(f"urn:bench:sm:{i:07d}", 2))
         with serve(settings, workers=2) as server, requests.Session() as http:

@@ -10,7 +10,8 @@ import statistics
 import requests
 
 from aas_server.model.ids import encode_id
-from bench.fixtures import STORES, opened, serve, store_settings, submodel
+from aas_server.store import opened_store
+from bench.fixtures import STORES, serve, store_settings, submodel
 from bench.load import summary, timed
 
 
@@ -27,7 +28,7 @@ def main() -> None:
 def _measure(kind: str, repeat: int) -> None:
     sizes = {"small": ("urn:bench:sm:patch10", 10), "large": ("urn:bench:sm:patch10000", 10_000)}
     with store_settings(kind) as settings:
-        with opened(settings) as store:
+        with opened_store(settings) as store:
             for sm_id, size in sizes.values():
                 store.create("submodel", submodel(sm_id, size))
         with serve(settings, workers=2) as server, requests.Session() as http:

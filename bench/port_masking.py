@@ -17,7 +17,8 @@ from pathlib import Path
 import yaml
 
 from aas_server.model.ids import encode_id
-from bench.fixtures import STORES, load_arguments, opened, store_settings, submodel
+from aas_server.store import opened_store
+from bench.fixtures import STORES, load_arguments, store_settings, submodel
 from bench.load import LoadResult, run_load
 from tests.harness.server import GunicornServer
 
@@ -62,7 +63,7 @@ def main() -> None:
           f" {args.seconds:g} s per port, alternating; one server serves both ports")
     for kind in args.store or STORES:
         with store_settings(kind) as settings:
-            with opened(settings) as store:
+            with opened_store(settings) as store:
                 store.create("submodel", submodel(SM_ID, 100))
             ports_file = write_policy(Path(tempfile.mkdtemp(prefix="aas-bench-ports-")))
             env = {"AAS_DATA_DIR": settings.data_dir, "AAS_LOG_LEVEL": "WARNING", "AAS_PORTS_FILE": str(ports_file),

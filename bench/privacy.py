@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from aas_server.ports import privacy
 from aas_server.security.caller import Caller
-from bench.fixtures import STORES, opened, store_settings
+from aas_server.store import opened_store
+from bench.fixtures import STORES, store_settings
 from tests.integration.test_privacy import segments
 
 CALLER = Caller(port="external", internal=False, bpn="BPNL0000000BENCH")
@@ -48,7 +49,7 @@ def main() -> None:
     data = [segments([20.0 + (i * 7 + v) % 13 for i in range(1000)]) for v in range(args.releases + 1)]
     print(f"# median of {args.releases} releases, 1,000-record segment, mean over one variable")
     for kind in args.store or STORES:
-        with store_settings(kind) as settings, opened(settings) as store:
+        with store_settings(kind) as settings, opened_store(settings) as store:
             budget = args.releases * SPEC.epsilon + 1
             baseline, cached, fresh = measure(privacy.PrivacyEngine(store, budget), data, args.releases)
         print(f"baseline: read + hash the records [{kind}]   {baseline:8.2f} ms")

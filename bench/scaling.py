@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 
 from aas_server.model.ids import encode_id
-from bench.fixtures import STORES, opened, serve, store_settings, submodel
+from aas_server.store import opened_store
+from bench.fixtures import STORES, serve, store_settings, submodel
 from bench.load import run_load
 
 SUBMODEL_ID = "urn:bench:sm:scaling"
@@ -24,7 +25,7 @@ def main() -> None:
     counts = args.workers or [1, 2, 4]
     print(f"# {args.concurrency} client processes, {args.seconds:g} s per point, store {args.store}")
     with store_settings(args.store) as settings:
-        with opened(settings) as store:
+        with opened_store(settings) as store:
             store.create("submodel", submodel(SUBMODEL_ID, 100))
         first = None
         for workers in counts:

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from aas_server.model.ids import encode_id
-from bench.fixtures import STORES, opened, serve, store_settings, submodel
+from aas_server.store import opened_store
+from bench.fixtures import STORES, serve, store_settings, submodel
 from bench.load import LoadResult, run_load
 
 SUBMODEL_ID = "urn:bench:sm:soak"
@@ -68,7 +69,7 @@ def main() -> None:
     parser.add_argument("--store", choices=STORES, default="embedded")
     args = parser.parse_args()
     with store_settings(args.store) as settings:
-        with opened(settings) as store:
+        with opened_store(settings) as store:
             store.create("submodel", submodel(SUBMODEL_ID, 100))
         # no worker recycling during the soak: the point is to see whether a worker's memory grows
         with serve(settings, workers=args.workers, extra_env={"AAS_MAX_REQUESTS": "0"}) as server:

@@ -19,9 +19,8 @@ import requests
 import yaml
 
 from aas_server.model.ids import encode_id
-from aas_server.settings import Settings
-from aas_server.store import open_store
-from tests.conftest import server_env
+from aas_server.store import opened_store
+from tests.conftest import module_store_settings, server_env
 from tests.factories import b64_json, uid
 from tests.harness.server import GunicornServer
 from tests.integration import leak_policy as lp
@@ -48,15 +47,9 @@ def _partner_rules() -> dict[str, Any]:
 @pytest.fixture(scope="module", params=["embedded", "mongo"])
 def root(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("external-discovery")
-    settings = Settings(data_dir=str(folder))
-    if request.param == "mongo":
-        settings = Settings(data_dir=str(folder), mongodb_uri=request.getfixturevalue("mongo_uri"),
-                            mongodb_database=f"aas_test_{uuid.uuid4().hex[:12]}")
-    store = open_store(settings)
-    try:
+    settings = module_store_settings(request, folder)
+    with opened_store(settings) as store:
         lp.load(store)
-    finally:
-        store.close()
     rules_file, masking_file = lp.write_policy(folder)
     (folder / "partner_rules.json").write_text(json.dumps(_partner_rules()))
     auth = {"anonymous": True, "data_plane": {"secret_env": "AAS_TEST_DATA_PLANE_SECRET", "header": "X-Data-Plane-Token"}}

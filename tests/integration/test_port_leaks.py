@@ -20,9 +20,8 @@ import yaml
 
 from aas_server.errors import InvalidRequestError
 from aas_server.model.ids import decode_id, encode_id
-from aas_server.settings import Settings
-from aas_server.store import open_store
-from tests.conftest import server_env
+from aas_server.store import opened_store
+from tests.conftest import module_store_settings, server_env
 from tests.harness.identity import SigningKey, claims
 from tests.harness.server import GunicornServer
 from tests.integration import leak_policy as lp
@@ -53,15 +52,9 @@ class Identity:
 @pytest.fixture(scope="module", params=["embedded", "mongo"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Identity]]]:
     folder = tmp_path_factory.mktemp("leaks")
-    settings = Settings(data_dir=str(folder))
-    if request.param == "mongo":
-        settings = Settings(data_dir=str(folder), mongodb_uri=request.getfixturevalue("mongo_uri"),
-                            mongodb_database=f"aas_test_{uuid.uuid4().hex[:12]}")
-    store = open_store(settings)
-    try:
+    settings = module_store_settings(request, folder)
+    with opened_store(settings) as store:
         lp.load(store)
-    finally:
-        store.close()
     rules_file, masking_file = lp.write_policy(folder)
     key = SigningKey("RSA")
     (folder / "jwks.json").write_text(json.dumps({"keys": [key.jwk()]}))
