@@ -51,12 +51,17 @@ class MappingError(ValueError):
 
 def load(path: str | Path, templates: Callable[[str], registry.Template] = registry.get_template) -> Mapping:
     """Read and validate a mapping file. :raises MappingError: listing every problem with line and column"""
-    path = Path(path)
+    text, checksum = read_mapping(Path(path))
+    return parse(text, str(path), templates, checksum=checksum)
+
+
+def read_mapping(path: Path) -> tuple[str, str]:
+    """The text of a mapping file (BOM dropped) and the checksum of its bytes. :raises MappingError: unreadable"""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise MappingError(str(path), [(0, 0, f"cannot read the mapping: {e.strerror}")]) from e
-    return parse(data.decode("utf-8-sig", errors="replace"), str(path), templates, checksum=_checksum(data))
+    return data.decode("utf-8-sig", errors="replace"), _checksum(data)
 
 
 def parse(text: str, file: str = "<mapping>", templates: Callable[[str], registry.Template] = registry.get_template,

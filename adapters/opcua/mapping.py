@@ -58,7 +58,7 @@ from asyncua import ua
 from submodels import templates as registry
 
 from ..conversions import _ID_SHORT, _plain, _type_of, convert_unit
-from ..mapping_file import MappingError, _Builder, _checksum
+from ..mapping_file import MappingError, _Builder, _checksum, read_mapping
 from ..mapping_yaml import Problems, YamlMap, YamlSeq, YamlSyntaxError, load_marked, mark_at
 
 __all__ = ["Credentials", "MappingError", "MethodBinding", "NodeBinding", "OpcUaMapping", "Security",
@@ -247,12 +247,8 @@ def _lexical(value: Any) -> str:
 def load(path: str | Path, templates: Callable[[str], registry.Template] = registry.get_template) -> OpcUaMapping:
     """Read and validate an OPC UA mapping file. :raises MappingError: every problem with line and column"""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise MappingError(str(path), [(0, 0, f"cannot read the mapping: {e.strerror}")]) from e
-    return parse(data.decode("utf-8-sig", errors="replace"), str(path), templates, checksum=_checksum(data),
-                 base=path.parent)
+    text, checksum = read_mapping(path)
+    return parse(text, str(path), templates, checksum=checksum, base=path.parent)
 
 
 def parse(text: str, file: str = "<mapping>", templates: Callable[[str], registry.Template] = registry.get_template,
