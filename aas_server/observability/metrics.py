@@ -27,7 +27,8 @@ STORE_SECONDS = Histogram(
     "aas_store_operation_duration_seconds", "time of one store operation", ["operation"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
 )
-MASKED_ELEMENTS = Counter("aas_masked_elements", "submodel elements served in masked form", ["port", "form"])
+DISCLOSURES = Counter("aas_disclosures", "identifiables and elements served by external ports, by form (raw, "
+                      "dropped, redacted, hmac, token, generalized, dp, withheld)", ["port", "form"])
 PRIVACY_RELEASES = Counter("aas_privacy_releases", "differentially private releases", ["port", "outcome"])
 
 

@@ -12,6 +12,7 @@ every response of an external port is audited and carries ``X-Release-Id``.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import ipaddress
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import NotFound
 
 from ..errors import ForbiddenError
+from ..observability import metrics
 from ..security.authn import Authenticator
 from ..security.caller import Caller, acting_as
 from ..services.registry import Services
@@ -132,8 +134,11 @@ def install(app: Flask, settings: Settings, inner: Store) -> None:
             response.headers["WWW-Authenticate"] = f'Bearer realm="{spec.name if spec else "aas-server"}"{error}'
         if spec is not None and not spec.internal:
             release_id = audit.new_release_id()
+            disclosures = g.get("disclosures") or []
             audit_log.submit(audit.audit_record(release_id, g.get("caller"), spec.name, _request_facts(response),
-                                                g.get("disclosures") or []))
+                                                disclosures))
+            for form, count in collections.Counter(form.split(":")[0] for _, _, form in disclosures).items():
+                metrics.DISCLOSURES.labels(spec.name, form).inc(count)
             response.headers["X-Release-Id"] = release_id
         return response
 

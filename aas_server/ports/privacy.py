@@ -52,6 +52,7 @@ from ..errors import InvalidRequestError, NotFoundError
 from ..model import tree
 from ..model.index import reference_value
 from ..model.paths import format_path, parse_path
+from ..observability import metrics
 from ..security.caller import Caller
 from ..store.base import JSON, Query, Store, iterate
 from . import privacy_mechanism
@@ -129,23 +130,31 @@ class PrivacyEngine:
     def release(self, caller: Caller | None, submodel_id: str, path: str, element: JSON,
                 spec: AggregateSpec) -> JSON:
         """The computed element that replaces ``element`` (at ``path`` of ``submodel_id``) for ``caller``."""
+        released, outcome = self._release(caller, submodel_id, path, element, spec)
+        metrics.PRIVACY_RELEASES.labels(caller.port if caller is not None else "system", outcome).inc()
+        return released
+
+    def _release(self, caller: Caller | None, submodel_id: str, path: str, element: JSON,
+                 spec: AggregateSpec) -> tuple[JSON, str]:
+        """The element and what happened: ``new`` (computed and charged now), ``served`` (released before),
+        ``withheld`` (budget exhausted) or ``pending`` (another process is computing it)."""
         partner = caller.partner if caller is not None else "system"
         values, source_label = self._inputs(submodel_id, path, element, spec)
         key = _release_key(partner, spec, source_label, values)
         try:
             done = self.store.get_record(RELEASES, key)
             if done.get("state") == "done":
-                return _in_place_of(element, done["element"])
+                return _in_place_of(element, done["element"]), "served"
         except NotFoundError:
             pass
         if self._remaining(partner) < spec.epsilon - _BUDGET_SLACK:
-            return _withheld(element, spec, BUDGET_EXHAUSTED)
+            return _withheld(element, spec, BUDGET_EXHAUSTED), "withheld"
         deadline = time.monotonic() + 2 * LEASE_S
         while time.monotonic() < deadline:
             record = self.store.update_record(RELEASES, key, self._claim)
             assert record is not None  # noqa: S101 - _claim never deletes
             if record["state"] == "done":
-                return _in_place_of(element, record["element"])
+                return _in_place_of(element, record["element"]), "served"
             if record["owner"] != self._owner:
                 time.sleep(POLL_S)
                 continue
@@ -154,14 +163,14 @@ class PrivacyEngine:
                 self.store.update_record(BUDGETS, partner, self._charge(partner, release_id, spec.epsilon))
             except _BudgetExhaustedError:
                 self.store.update_record(RELEASES, key, self._drop_claim)
-                return _withheld(element, spec, BUDGET_EXHAUSTED)
+                return _withheld(element, spec, BUDGET_EXHAUSTED), "withheld"
             answer = privacy_mechanism.release(
                 spec.statistic, spec.epsilon, spec.bounds, spec.bins, spec.contributions, values)
             computed = _released(element, spec, release_id, answer)
             final = self.store.update_record(RELEASES, key, self._finalize(computed, partner, spec))
             if final is not None and final["state"] == "done":
-                return _in_place_of(element, final["element"])
-        return _withheld(element, spec, RELEASE_PENDING)
+                return _in_place_of(element, final["element"]), "new"
+        return _withheld(element, spec, RELEASE_PENDING), "pending"
 
     def spent(self, partner: str) -> float:
         """Epsilon charged to ``partner`` so far."""
