@@ -123,9 +123,8 @@ def _spec_operations() -> list[tuple[str, str]]:
 OPERATIONS = _spec_operations()
 
 
-@pytest.fixture(scope="module")
-def schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The OpenAPI with ``SCHEMA_PATCHES`` applied, in a copy of the spec folder (its files refer to each other)."""
+def patched_spec_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the spec folder (its files refer to each other) with ``SCHEMA_PATCHES`` applied to Part 2."""
     spec_dir = tmp_path_factory.mktemp("openapi") / "3.1.2"
     shutil.copytree(SPEC_DIR, spec_dir)
     part2 = yaml.safe_load((spec_dir / PART2).read_text())
@@ -133,6 +132,13 @@ def schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
         patch(part2["components"]["schemas"][name])
     _unescape_plain_patterns(part2)
     (spec_dir / PART2).write_text(yaml.safe_dump(part2, sort_keys=False, allow_unicode=True))
+    return spec_dir
+
+
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The OpenAPI with ``SCHEMA_PATCHES`` applied."""
+    spec_dir = patched_spec_copy(tmp_path_factory)
     spec = yaml.safe_load((spec_dir / SPEC).read_text())
     _binary_any_type(spec)
     (spec_dir / SPEC).write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))

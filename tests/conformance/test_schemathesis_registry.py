@@ -7,7 +7,6 @@ ids; few examples per operation keep the run short. The Part 2 schema patches of
 """
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,10 @@ from schemathesis.core.failures import Failure, FailureGroup
 from aas_server.model.ids import encode_id
 from tests.conformance.test_schemathesis import (
     CHECKS,
-    PART2,
-    SCHEMA_PATCHES,
     SPEC_DIR,
     _cases,
     _http_layer,
-    _unescape_plain_patterns,
+    patched_spec_copy,
 )
 
 pytestmark = [pytest.mark.conformance, pytest.mark.parametrize("demo_server", ["embedded"], indirect=True)]
@@ -62,13 +59,7 @@ OPERATIONS = _operations()
 @pytest.fixture(scope="module")
 def spec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the spec folder with the Part 2 schema patches applied (the files refer to each other)."""
-    copy = tmp_path_factory.mktemp("openapi") / "3.1.2"
-    shutil.copytree(SPEC_DIR, copy)
-    part2 = yaml.safe_load((copy / PART2).read_text())
-    for name, (patch, _reason) in SCHEMA_PATCHES.items():
-        patch(part2["components"]["schemas"][name])
-    _unescape_plain_patterns(part2)
-    (copy / PART2).write_text(yaml.safe_dump(part2, sort_keys=False, allow_unicode=True))
+    copy = patched_spec_copy(tmp_path_factory)
     for spec in SPECS:
         _fix_handle_parameters(copy / spec)
     return copy
