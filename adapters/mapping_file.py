@@ -33,8 +33,7 @@ from .mapping_yaml import (
     Problems,
     YamlMap,
     YamlSeq,
-    YamlSyntaxError,
-    load_marked,
+    build_marked,
     mark_at,
 )
 
@@ -67,16 +66,9 @@ def read_mapping(path: Path) -> tuple[str, str]:
 def parse(text: str, file: str = "<mapping>", templates: Callable[[str], registry.Template] = registry.get_template,
           checksum: str | None = None) -> Mapping:
     """Validate mapping text (see :func:`load`)."""
-    try:
-        doc, problems = load_marked(text)
-    except YamlSyntaxError as e:
-        raise MappingError(file, [e.problem]) from e
-    if not isinstance(doc, YamlMap):
-        raise MappingError(file, [(1, 1, "a mapping file holds a YAML mapping (version, adapter, shell, ...)")])
-    built = _Builder(problems, templates).mapping(doc, file, checksum or _checksum(text.encode("utf-8")))
-    if problems.items or built is None:
-        raise MappingError(file, problems.items)
-    return built
+    return build_marked(text, file, MappingError, "a mapping file holds a YAML mapping (version, adapter, shell, ...)",
+                        lambda doc, problems: _Builder(problems, templates).mapping(
+                            doc, file, checksum or _checksum(text.encode("utf-8"))))
 
 
 def _checksum(data: bytes) -> str:

@@ -1,8 +1,8 @@
 """YAML with marks: every mapping and sequence remembers its line and column, so validation can point at them."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import yaml
 
@@ -81,6 +81,28 @@ def load_marked(text: str) -> tuple[Any, Problems]:
     problems = Problems()
     problems.items.extend(loader.duplicates)
     return doc, problems
+
+
+T = TypeVar("T")
+#: how a file kind reports its problems: ``error(file, [(line, column, message), ...])``
+FileError = Callable[[str, list[tuple[int, int, str]]], Exception]
+
+
+def build_marked(text: str, file: str, error: FileError, not_a_mapping: str,
+                 build: Callable[[YamlMap, Problems], T | None]) -> T:
+    """Read ``text`` as a YAML mapping and ``build`` the object it describes; a syntax error, a document that is
+    no mapping (``not_a_mapping`` says what it should hold) or any problem ``build`` found raises ``error`` with
+    every problem's line and column."""
+    try:
+        doc, problems = load_marked(text)
+    except YamlSyntaxError as e:
+        raise error(file, [e.problem]) from e
+    if not isinstance(doc, YamlMap):
+        raise error(file, [(1, 1, not_a_mapping)])
+    built = build(doc, problems)
+    if problems.items or built is None:
+        raise error(file, problems.items)
+    return built
 
 
 class Problems:

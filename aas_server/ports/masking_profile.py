@@ -16,8 +16,7 @@ from adapters.mapping_yaml import (
     Problems,
     YamlMap,
     YamlSeq,
-    YamlSyntaxError,
-    load_marked,
+    build_marked,
     mark_at,
 )
 from submodels import templates as registry
@@ -249,16 +248,9 @@ class ProfileSource(WatchedFile[MaskingProfile]):
 def parse_profile(text: str, file: str = "<masking profile>",
                   environ: Mapping[str, str] | None = None) -> MaskingProfile:
     """Validate profile text (see :func:`load_profile`)."""
-    try:
-        doc, problems = load_marked(text)
-    except YamlSyntaxError as e:
-        raise MaskingProfileError(file, [e.problem]) from e
-    if not isinstance(doc, YamlMap):
-        raise MaskingProfileError(file, [(1, 1, "a masking profile holds a YAML mapping (version, rules, ...)")])
-    profile = _ProfileReader(problems, environ).profile(doc, Path(file).stem)
-    if problems.items or profile is None:
-        raise MaskingProfileError(file, problems.items)
-    return profile
+    return build_marked(text, file, MaskingProfileError,
+                        "a masking profile holds a YAML mapping (version, rules, ...)",
+                        lambda doc, problems: _ProfileReader(problems, environ).profile(doc, Path(file).stem))
 
 
 class _ProfileReader:

@@ -59,7 +59,7 @@ from submodels import templates as registry
 
 from ..conversions import _ID_SHORT, _plain, _type_of, convert_unit
 from ..mapping_file import MappingError, _Builder, _checksum, read_mapping
-from ..mapping_yaml import Problems, YamlMap, YamlSeq, YamlSyntaxError, load_marked, mark_at
+from ..mapping_yaml import Problems, YamlMap, YamlSeq, build_marked, mark_at
 
 __all__ = ["Credentials", "MappingError", "MethodBinding", "NodeBinding", "OpcUaMapping", "Security",
            "SourceSpec", "SubmodelTarget", "load", "parse"]
@@ -254,17 +254,9 @@ def load(path: str | Path, templates: Callable[[str], registry.Template] = regis
 def parse(text: str, file: str = "<mapping>", templates: Callable[[str], registry.Template] = registry.get_template,
           checksum: str | None = None, base: Path | None = None) -> OpcUaMapping:
     """Validate mapping text (see :func:`load`); relative certificate paths are taken from ``base``."""
-    try:
-        doc, problems = load_marked(text)
-    except YamlSyntaxError as e:
-        raise MappingError(file, [e.problem]) from e
-    if not isinstance(doc, YamlMap):
-        raise MappingError(file, [(1, 1, "a mapping file holds a YAML mapping (version, adapter, sources)")])
-    built = _OpcUaBuilder(problems, templates, base or Path(".")).mapping(
-        doc, file, checksum or _checksum(text.encode("utf-8")))
-    if problems.items or built is None:
-        raise MappingError(file, problems.items)
-    return built
+    return build_marked(text, file, MappingError, "a mapping file holds a YAML mapping (version, adapter, sources)",
+                        lambda doc, problems: _OpcUaBuilder(problems, templates, base or Path(".")).mapping(
+                            doc, file, checksum or _checksum(text.encode("utf-8"))))
 
 
 class _OpcUaBuilder(_Builder):
